@@ -1,0 +1,2 @@
+export { DnsError, DnsErrorCode, isDnsError } from './dns/errors.js';
+export type { DnsErrorCodeValue, DnsErrorDetails } from './dns/errors.js';

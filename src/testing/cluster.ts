@@ -1,0 +1,380 @@
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+
+/** A Service port. Only named ports get SRV records. */
+export interface ServicePort {
+  name?: string;
+  port: number;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+}
+
+/** What {@link TestCluster.setService} takes. */
+export interface ServiceSpec {
+  name: string;
+  namespace?: string;
+  /** `clusterIP: None` (default true). A non-headless Service gets a cluster IP. */
+  headless?: boolean;
+  /** Cluster IP of a non-headless Service (default: allocated from 127.2.0.0/16). */
+  clusterIP?: string;
+  ports?: ServicePort[];
+  /** Publish pods that are not ready (default false). */
+  publishNotReadyAddresses?: boolean;
+  /** Pods whose labels hold all of these are the Service's endpoints (default `{ app: name }`). */
+  selector?: Record<string, string>;
+}
+
+/** A Service as the model holds it. */
+export interface Service {
+  readonly name: string;
+  readonly namespace: string;
+  readonly headless: boolean;
+  readonly clusterIP: string | null;
+  readonly ports: readonly (ServicePort & { protocol: 'TCP' | 'UDP' | 'SCTP' })[];
+  readonly publishNotReadyAddresses: boolean;
+  readonly selector: Readonly<Record<string, string>>;
+}
+
+/** IP families a pod gets addresses in. */
+export type IpFamilies = 'IPv4' | 'IPv6' | 'DualStack';
+
+/** What {@link TestCluster.addPod} takes. */
+export interface PodSpec {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  /** Explicit addresses (IPv4 and/or IPv6). Default: allocated per `ipFamilies`. */
+  addresses?: string[];
+  /** Default: the cluster's `ipFamilies`. */
+  ipFamilies?: IpFamilies;
+  ready?: boolean;
+  /** Pod hostname (default: its name). */
+  hostname?: string;
+  /** Pod subdomain: with a Service of this name, the pod gets `<hostname>.<subdomain>` records. */
+  subdomain?: string;
+}
+
+/** A pod as the model holds it. */
+export interface Pod {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly addresses: readonly string[];
+  readonly ready: boolean;
+  readonly hostname: string;
+  readonly subdomain: string | null;
+  /** Set for pods of a StatefulSet. */
+  readonly ordinal: number | null;
+}
+
+/** One endpoint of a Service: a selected pod, whether DNS publishes it or not. */
+export interface Endpoint {
+  pod: Pod;
+  /** The endpoint's hostname in DNS (`<hostname>.<svc>`): the pod hostname when its subdomain is the Service, else null. */
+  hostname: string | null;
+  addresses: readonly string[];
+  ready: boolean;
+  /** Ready, or published anyway by `publishNotReadyAddresses`. */
+  published: boolean;
+}
+
+/** What {@link TestCluster.statefulSet} takes. */
+export interface StatefulSetSpec {
+  name: string;
+  /** The governing headless Service (`spec.serviceName`). */
+  serviceName: string;
+  namespace?: string;
+  replicas: number;
+  /** Pod labels (default `{ app: serviceName }`, which the default selector of that Service matches). */
+  labels?: Record<string, string>;
+  ipFamilies?: IpFamilies;
+  /** `.spec.ordinals.start` (default 0). */
+  ordinalsStart?: number;
+  /** Readiness of new pods (default true). */
+  ready?: boolean;
+}
+
+/** A StatefulSet: pods `<name>-<ordinal>`; scale adds or removes the highest ordinals. */
+export interface StatefulSet {
+  readonly name: string;
+  readonly namespace: string;
+  readonly serviceName: string;
+  readonly replicas: number;
+  /** Its pods in ordinal order. */
+  readonly pods: Pod[];
+  /** Sets the replica count: adds the next ordinals or removes the highest. */
+  scale(replicas: number): void;
+}
+
+/** What {@link createTestCluster} takes. */
+export interface TestClusterOptions {
+  /** Default 'cluster.local'. */
+  clusterDomain?: string;
+  /** TTL of DNS answers in seconds, as CoreDNS's `ttl` option (default 5, 0..3600). */
+  ttl?: number;
+  /** Default address families of new pods (default 'IPv4'). */
+  ipFamilies?: IpFamilies;
+}
+
+const ipv4Of = (n: number): string => `127.${1 + ((n >> 16) & 0x3f)}.${(n >> 8) & 0xff}.${n & 0xff}`;
+const ipv6Of = (n: number): string => `fd00:10:244::${n.toString(16)}`;
+
+/**
+ * An in-memory Kubernetes cluster: namespaces, Services, pods and StatefulSets.
+ * The DNS frontend ({@link createTestServer}) and the fake API ({@link createFakeKubernetesApi})
+ * both answer from it, and see each change at once. Emits `change` after every change.
+ */
+export class TestCluster extends EventEmitter {
+  /** DNS zone of the cluster, without a trailing dot. */
+  readonly clusterDomain: string;
+  /** TTL of DNS answers, seconds. */
+  ttl: number;
+  readonly ipFamilies: IpFamilies;
+  #version = 0;
+  #sortedPods: Pod[] | null = null;
+  #nextPodAddress = 1;
+  #nextClusterIP = 1;
+  readonly #namespaces = new Set<string>(['default', 'kube-system']);
+  readonly #services = new Map<string, Service>();
+  readonly #pods = new Map<string, Pod>();
+  readonly #statefulSets = new Map<string, { spec: StatefulSetSpec; replicas: number }>();
+
+  constructor(options: TestClusterOptions = {}) {
+    super();
+    this.clusterDomain = (options.clusterDomain ?? 'cluster.local').replace(/\.$/, '').toLowerCase();
+    this.ttl = options.ttl ?? 5;
+    this.ipFamilies = options.ipFamilies ?? 'IPv4';
+    if (!Number.isInteger(this.ttl) || this.ttl < 0 || this.ttl > 3600) {
+      throw new RangeError(`ttl must be an integer in 0..3600, got ${options.ttl}`);
+    }
+  }
+
+  /** Counts changes: every mutation adds one. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Namespaces that exist (created by a Service or pod in them, or by {@link addNamespace}). */
+  get namespaces(): string[] {
+    return [...this.#namespaces].sort();
+  }
+
+  /** All Services. */
+  get services(): Service[] {
+    return [...this.#services.values()];
+  }
+
+  /** All pods, by namespace, then name in ordinal-aware order. */
+  get pods(): Pod[] {
+    this.#sortedPods ??= [...this.#pods.values()].sort(comparePods);
+    return [...this.#sortedPods];
+  }
+
+  /** Creates a namespace. */
+  addNamespace(name: string): void {
+    if (!this.#namespaces.has(name)) {
+      this.#namespaces.add(name);
+      this.#changed();
+    }
+  }
+
+  /** Creates or replaces a Service. */
+  setService(spec: ServiceSpec): Service {
+    const namespace = spec.namespace ?? 'default';
+    const headless = spec.headless ?? true;
+    const existing = this.#services.get(key(namespace, spec.name));
+    const service: Service = {
+      name: spec.name,
+      namespace,
+      headless,
+      clusterIP: headless ? null : (spec.clusterIP ?? existing?.clusterIP ?? this.#allocateClusterIP()),
+      ports: (spec.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })),
+      publishNotReadyAddresses: spec.publishNotReadyAddresses ?? false,
+      selector: { ...(spec.selector ?? { app: spec.name }) },
+    };
+    this.#namespaces.add(namespace);
+    this.#services.set(key(namespace, spec.name), service);
+    this.#changed();
+    return service;
+  }
+
+  /** The Service, or undefined. */
+  getService(name: string, namespace = 'default'): Service | undefined {
+    return this.#services.get(key(namespace, name));
+  }
+
+  /** Deletes a Service (its pods stay). */
+  removeService(name: string, namespace = 'default'): boolean {
+    const removed = this.#services.delete(key(namespace, name));
+    if (removed) this.#changed();
+    return removed;
+  }
+
+  /** Creates or replaces a pod. */
+  addPod(spec: PodSpec): Pod {
+    return this.#putPod(spec, null);
+  }
+
+  /** The pod, or undefined. */
+  getPod(name: string, namespace = 'default'): Pod | undefined {
+    return this.#pods.get(key(namespace, name));
+  }
+
+  /** Sets a pod's readiness. */
+  setReady(name: string, ready: boolean, namespace = 'default'): void {
+    this.#updatePod(name, namespace, (pod) => ({ ...pod, ready }));
+  }
+
+  /** Gives a pod new addresses (explicit, or newly allocated as when a pod is rescheduled). */
+  setPodAddresses(name: string, addresses?: string[], namespace = 'default'): void {
+    this.#updatePod(name, namespace, (pod) => ({
+      ...pod,
+      addresses: addresses ? checkAddresses(addresses) : this.#allocate(familiesOf(pod.addresses)),
+    }));
+  }
+
+  /** Deletes a pod. */
+  removePod(name: string, namespace = 'default'): boolean {
+    const removed = this.#pods.delete(key(namespace, name));
+    if (removed) this.#changed();
+    return removed;
+  }
+
+  /** Creates a StatefulSet with `replicas` pods `<name>-<ordinal>` (hostname = pod name, subdomain = serviceName). */
+  statefulSet(spec: StatefulSetSpec): StatefulSet {
+    const namespace = spec.namespace ?? 'default';
+    const id = key(namespace, spec.name);
+    const state = { spec: { ...spec, namespace }, replicas: 0 };
+    this.#statefulSets.set(id, state);
+    this.#namespaces.add(namespace);
+    const cluster = this;
+    const set: StatefulSet = {
+      name: spec.name,
+      namespace,
+      serviceName: spec.serviceName,
+      get replicas() {
+        return state.replicas;
+      },
+      get pods() {
+        return cluster.pods.filter((p) => p.namespace === namespace && isOrdinalPodOf(p, spec.name));
+      },
+      scale: (replicas: number) => this.#scale(state, replicas),
+    };
+    this.#scale(state, spec.replicas);
+    return set;
+  }
+
+  /** The endpoints of a Service: every pod in its namespace whose labels match its selector. */
+  endpoints(name: string, namespace = 'default'): Endpoint[] {
+    const service = this.getService(name, namespace);
+    if (!service) return [];
+    const selector = Object.entries(service.selector);
+    if (selector.length === 0) return [];
+    const out: Endpoint[] = [];
+    this.#sortedPods ??= [...this.#pods.values()].sort(comparePods);
+    for (const pod of this.#sortedPods) {
+      if (pod.namespace !== namespace) continue;
+      if (!selector.every(([k, v]) => pod.labels[k] === v)) continue;
+      out.push({
+        pod,
+        hostname: pod.subdomain === service.name ? pod.hostname : null,
+        addresses: pod.addresses,
+        ready: pod.ready,
+        published: pod.ready || service.publishNotReadyAddresses,
+      });
+    }
+    return out;
+  }
+
+  #scale(state: { spec: StatefulSetSpec; replicas: number }, replicas: number): void {
+    if (!Number.isInteger(replicas) || replicas < 0) throw new RangeError(`replicas must be an integer >= 0, got ${replicas}`);
+    const { spec } = state;
+    const start = spec.ordinalsStart ?? 0;
+    const namespace = spec.namespace ?? 'default';
+    for (let i = state.replicas; i < replicas; i++) {
+      this.#putPod(
+        {
+          name: `${spec.name}-${start + i}`,
+          namespace,
+          labels: spec.labels ?? { app: spec.serviceName },
+          ready: spec.ready ?? true,
+          subdomain: spec.serviceName,
+          ...(spec.ipFamilies ? { ipFamilies: spec.ipFamilies } : {}),
+        },
+        start + i,
+      );
+    }
+    for (let i = state.replicas - 1; i >= replicas; i--) this.removePod(`${spec.name}-${start + i}`, namespace);
+    state.replicas = replicas;
+  }
+
+  #putPod(spec: PodSpec, ordinal: number | null): Pod {
+    const namespace = spec.namespace ?? 'default';
+    const pod: Pod = {
+      name: spec.name,
+      namespace,
+      labels: { ...(spec.labels ?? {}) },
+      addresses: spec.addresses ? checkAddresses(spec.addresses) : this.#allocate(spec.ipFamilies ?? this.ipFamilies),
+      ready: spec.ready ?? true,
+      hostname: spec.hostname ?? spec.name,
+      subdomain: spec.subdomain ?? null,
+      ordinal,
+    };
+    this.#namespaces.add(namespace);
+    this.#pods.set(key(namespace, spec.name), pod);
+    this.#changed();
+    return pod;
+  }
+
+  #updatePod(name: string, namespace: string, update: (pod: Pod) => Pod): void {
+    const pod = this.#pods.get(key(namespace, name));
+    if (!pod) throw new Error(`no pod ${namespace}/${name}`);
+    this.#pods.set(key(namespace, name), update(pod));
+    this.#changed();
+  }
+
+  #allocate(families: IpFamilies): string[] {
+    const n = this.#nextPodAddress++;
+    if (n >= 1 << 22) throw new RangeError('test cluster out of pod addresses');
+    if (families === 'IPv4') return [ipv4Of(n)];
+    if (families === 'IPv6') return [ipv6Of(n)];
+    return [ipv4Of(n), ipv6Of(n)];
+  }
+
+  #allocateClusterIP(): string {
+    const n = this.#nextClusterIP++;
+    return `127.200.${(n >> 8) & 0xff}.${n & 0xff}`;
+  }
+
+  #changed(): void {
+    this.#sortedPods = null;
+    this.#version++;
+    this.emit('change', this.#version);
+  }
+}
+
+const key = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+function isOrdinalPodOf(pod: Pod, setName: string): boolean {
+  return pod.ordinal !== null && pod.name === `${setName}-${pod.ordinal}`;
+}
+
+function comparePods(a: Pod, b: Pod): number {
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  return a.name.localeCompare(b.name, 'en', { numeric: true });
+}
+
+function checkAddresses(addresses: string[]): string[] {
+  for (const a of addresses) if (isIP(a) === 0) throw new TypeError(`not an IP address: ${a}`);
+  return [...addresses];
+}
+
+function familiesOf(addresses: readonly string[]): IpFamilies {
+  const v4 = addresses.some((a) => isIP(a) === 4);
+  const v6 = addresses.some((a) => isIP(a) === 6);
+  return v4 && v6 ? 'DualStack' : v6 ? 'IPv6' : 'IPv4';
+}
+
+/** Creates an empty {@link TestCluster}. */
+export async function createTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
+  return new TestCluster(options);
+}
