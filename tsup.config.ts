@@ -1,16 +1,20 @@
 import { defineConfig } from 'tsup';
+import type { Options } from 'tsup';
+
+const library: Options = {
+  entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+  dts: true,
+  sourcemap: true,
+  target: 'node20',
+  platform: 'node',
+  splitting: false,
+};
 
 export default defineConfig([
-  {
-    entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'node20',
-    platform: 'node',
-    splitting: false,
-  },
+  { ...library, format: ['esm'] },
+  // p-retry is ESM only: the CommonJS build carries it inside, so `require('headless-sd')`
+  // needs no require(esm) and prints no ExperimentalWarning on Node 20.
+  { ...library, format: ['cjs'], noExternal: ['p-retry', 'is-network-error'] },
   {
     entry: { cli: 'src/cli.ts' },
     format: ['esm'],

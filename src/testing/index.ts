@@ -11,3 +11,10 @@ export type {
   StatefulSetSpec,
   TestClusterOptions,
 } from './cluster.js';
+export { createTestServer } from './dns-server.js';
+export type { QueryLogEntry, TestDnsServer, TestServerOptions } from './dns-server.js';
+export type { Fault, FaultRcode } from './faults.js';
+export { createDemoCluster, createPodsCluster, parsePodsSpec } from './demo.js';
+export type { DemoClusterOptions, PodsItem } from './demo.js';
+export { serve } from './serve.js';
+export type { ServeHandle, ServeOptions } from './serve.js';

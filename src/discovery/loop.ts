@@ -1,0 +1,114 @@
+import { diffPeers, isEmptyChange } from './peer.js';
+import type { Peer, PeerChange } from './peer.js';
+import type { PeerSink, PeerSource } from './source.js';
+
+/** What a loop tells each watcher that shares it. */
+export interface LoopSubscriber {
+  onChange(change: PeerChange): void;
+  onError(error: Error): void;
+}
+
+/**
+ * One resolution loop for one (service, options): it owns the source and the last good
+ * set, and fans changes out to every watcher that shares it.
+ */
+export class ResolutionLoop implements PeerSink {
+  readonly #source: PeerSource;
+  readonly #subscribers = new Set<LoopSubscriber>();
+  readonly #onIdle: () => void;
+  #peers: Peer[] = [];
+  #known = false;
+  #closed = false;
+  readonly #firstSet: Promise<Peer[]>;
+  #resolveFirst!: (peers: Peer[]) => void;
+  #rejectFirst!: (error: Error) => void;
+
+  constructor(source: PeerSource, onIdle: () => void) {
+    this.#source = source;
+    this.#onIdle = onIdle;
+    this.#firstSet = new Promise<Peer[]>((resolve, reject) => {
+      this.#resolveFirst = resolve;
+      this.#rejectFirst = reject;
+    });
+    // Nobody may be awaiting it when the loop closes: that is not an unhandled rejection.
+    this.#firstSet.catch(() => {});
+    source.start(this);
+  }
+
+  /** The last good set (empty before the first). */
+  get peers(): Peer[] {
+    return this.#peers;
+  }
+
+  /** True once a set is known. */
+  get known(): boolean {
+    return this.#known;
+  }
+
+  /** Resolves with the first set; rejects if the loop closes before. */
+  get firstSet(): Promise<Peer[]> {
+    return this.#firstSet;
+  }
+
+  subscribe(subscriber: LoopSubscriber): void {
+    this.#subscribers.add(subscriber);
+  }
+
+  /** Removes a subscriber; the last one out closes the loop. */
+  unsubscribe(subscriber: LoopSubscriber, error: Error): void {
+    this.#subscribers.delete(subscriber);
+    if (this.#subscribers.size === 0 && !this.#closed) {
+      this.#closed = true;
+      this.#source.close();
+      this.#rejectFirst(error);
+      this.#onIdle();
+    }
+  }
+
+  async refresh(): Promise<Peer[]> {
+    await this.#source.refresh();
+    return this.#peers;
+  }
+
+  update(peers: Peer[]): void {
+    if (this.#closed) return;
+    const change = diffPeers(this.#peers, peers);
+    const first = !this.#known;
+    this.#peers = change.peers;
+    if (first) {
+      this.#known = true;
+      this.#resolveFirst(this.#peers);
+    } else if (isEmptyChange(change)) {
+      return;
+    }
+    for (const s of [...this.#subscribers]) s.onChange(change);
+  }
+
+  fail(error: Error): void {
+    if (this.#closed) return;
+    for (const s of [...this.#subscribers]) s.onError(error);
+  }
+}
+
+/** Live loops by key, so that watchers of the same service and options share one. */
+export class LoopRegistry {
+  readonly #loops = new Map<string, ResolutionLoop>();
+
+  /** The loop for `key`, created with `createSource` when there is none. */
+  acquire(key: string, createSource: () => PeerSource): ResolutionLoop {
+    let loop = this.#loops.get(key);
+    if (!loop) {
+      const created: ResolutionLoop = new ResolutionLoop(createSource(), () => {
+        if (this.#loops.get(key) === created) this.#loops.delete(key);
+      });
+      loop = created;
+      this.#loops.set(key, loop);
+    }
+    return loop;
+  }
+
+  /** Number of live loops. */
+  get size(): number {
+    return this.#loops.size;
+  }
+}

@@ -1,0 +1,17 @@
+import type { Peer } from './peer.js';
+
+/** Where a resolution loop sends what a source finds. */
+export interface PeerSink {
+  /** The whole current set (normalized). */
+  update(peers: Peer[]): void;
+  /** A failure; the last good set stays. */
+  fail(error: Error): void;
+}
+
+/** A source of peer sets: DNS polling or the Kubernetes watch. */
+export interface PeerSource {
+  start(sink: PeerSink): void;
+  /** Resolves now (DNS) or returns when the current set is known (API); resolves when done. */
+  refresh(): Promise<void>;
+  close(): void;
+}

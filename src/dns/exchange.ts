@@ -1,0 +1,60 @@
+import { randomFillSync } from 'node:crypto';
+import type { ServerAddress } from './server-address.js';
+
+/** A transport failure of one exchange: the server could not be reached, or broke framing. */
+export interface TransportFailure {
+  code: 'ECONNREFUSED' | 'EBADRESP';
+  /** A short human reason: `'port unreachable'`, `'TCP connection closed before the answer'`. */
+  reason: string;
+  cause?: unknown;
+}
+
+/**
+ * One query waiting for its answer, as the UDP and TCP transports see it. The client's
+ * lookup object implements it, so a query in flight is one object with fields, not closures.
+ */
+export interface Exchange {
+  /** The query message; transports put their ID in its first two bytes. */
+  readonly packet: Buffer;
+  /** Offset just past the question in `packet` (what the answer must repeat). */
+  readonly questionEnd: number;
+  readonly server: ServerAddress;
+  /** ID the transport gave this exchange (unique among those pending on its socket or connection). */
+  id: number;
+  /** The transport's handle of where it waits (socket, connection, queue); null when not waiting. */
+  slot: object | null;
+  /** Set by the TCP transport once it re-sent the exchange after a reused connection closed. */
+  resent: boolean;
+  /** An answer that passed the RFC 5452 checks (ID, source, question). */
+  answered(msg: Buffer, transport: 'udp' | 'tcp'): void;
+  /** The transport gave up on this exchange. */
+  failed(failure: TransportFailure): void;
+}
+
+/** Counters the transports update. */
+export interface TransportCounters {
+  /** Answers ignored by the anti-spoofing checks. */
+  dropped: number;
+}
+
+/** How many IDs one crypto call yields: randomness is fetched in chunks, not per query. */
+const IDS_PER_FILL = 2048;
+
+/** Random 16-bit message IDs from node:crypto, drawn from a buffer refilled in chunks. */
+export class IdSource {
+  private readonly pool = Buffer.allocUnsafe(IDS_PER_FILL * 2);
+  private next = IDS_PER_FILL * 2;
+
+  /** A random ID not in `taken`. */
+  take(taken: { has(id: number): boolean }): number {
+    for (;;) {
+      if (this.next >= this.pool.length) {
+        randomFillSync(this.pool);
+        this.next = 0;
+      }
+      const id = (this.pool[this.next]! << 8) | this.pool[this.next + 1]!;
+      this.next += 2;
+      if (!taken.has(id)) return id;
+    }
+  }
+}

@@ -1,0 +1,417 @@
+/**
+ * DNS messages on the wire: encoding queries and checking + decoding responses.
+ * dns-packet does the encoding and decoding; this module adds what it lacks for untrusted
+ * input: a bounded structural scan first (pointer chains, lengths, counts, rdata sizes),
+ * so a hostile packet costs bounded work and fails with one error, `EBADRESP`.
+ */
+import dnsPacket from 'dns-packet';
+import { DnsError, DnsErrorCode } from './errors.js';
+
+/** Record types {@link DnsClient.query} asks for, with their wire numbers. */
+export const QUERY_TYPES = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  NAPTR: 35,
+  DNAME: 39,
+  CAA: 257,
+  ANY: 255,
+} as const;
+
+/** A record type {@link DnsClient.query} can ask for. */
+export type QueryType = keyof typeof QUERY_TYPES;
+
+/** Response codes (RFC 1035 and RFC 6891 extended ones), as dns-packet names them. */
+export type Rcode =
+  | 'NOERROR'
+  | 'FORMERR'
+  | 'SERVFAIL'
+  | 'NXDOMAIN'
+  | 'NOTIMP'
+  | 'REFUSED'
+  | 'YXDOMAIN'
+  | 'YXRRSET'
+  | 'NXRRSET'
+  | 'NOTAUTH'
+  | 'NOTZONE'
+  | 'BADVERS'
+  | `RCODE_${number}`;
+
+/** Fields every resource record has. */
+export interface DnsRecordBase {
+  /** Owner name, without trailing dot. */
+  name: string;
+  /** Time to live in seconds, as received. */
+  ttl: number;
+  /** `'IN'` in practice. */
+  class: string;
+}
+/** An A (`data`: `'10.1.2.3'`) or AAAA (`data`: `'fd00::3'`) record. */
+export interface AddressRecord extends DnsRecordBase {
+  type: 'A' | 'AAAA';
+  data: string;
+}
+/** A record whose data is one name: CNAME, PTR, NS, DNAME (`data` without trailing dot). */
+export interface NameRecord extends DnsRecordBase {
+  type: 'CNAME' | 'PTR' | 'NS' | 'DNAME';
+  data: string;
+}
+/** An SRV record. */
+export interface SrvRecord extends DnsRecordBase {
+  type: 'SRV';
+  data: { priority: number; weight: number; port: number; target: string };
+}
+/** An SOA record (negative answers carry one in the authority section). */
+export interface SoaRecord extends DnsRecordBase {
+  type: 'SOA';
+  data: { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number };
+}
+/** An MX record. */
+export interface MxRecord extends DnsRecordBase {
+  type: 'MX';
+  data: { preference: number; exchange: string };
+}
+/** A TXT record: its character-strings as bytes. */
+export interface TxtRecord extends DnsRecordBase {
+  type: 'TXT';
+  data: Buffer[];
+}
+/** Record types decoded without a specific shape here. */
+export type OtherRecordType =
+  | 'CAA'
+  | 'NAPTR'
+  | 'HINFO'
+  | 'DNSKEY'
+  | 'DS'
+  | 'RRSIG'
+  | 'NSEC'
+  | 'NSEC3'
+  | 'NSEC3PARAM'
+  | 'TLSA'
+  | 'SSHFP'
+  | 'RP'
+  | 'NULL'
+  | 'AFSDB'
+  | 'APL'
+  | 'CDNSKEY'
+  | 'CDS'
+  | 'CERT'
+  | 'DHCID'
+  | 'DLV'
+  | 'HIP'
+  | 'IPSECKEY'
+  | 'KEY'
+  | 'KX'
+  | 'LOC'
+  | 'SIG'
+  | 'TA'
+  | 'TKEY'
+  | 'TSIG'
+  | 'URI'
+  | 'IXFR'
+  | 'AXFR'
+  | 'ANY'
+  | `UNKNOWN_${number}`;
+/** Any other record, with dns-packet's decoding of its data. */
+export interface OtherRecord extends DnsRecordBase {
+  type: OtherRecordType;
+  data: unknown;
+}
+/** A decoded resource record. Narrow on `type`. */
+export type DnsRecord = AddressRecord | NameRecord | SrvRecord | SoaRecord | MxRecord | TxtRecord | OtherRecord;
+
+/** A response after {@link decodeResponse}. */
+export interface DecodedResponse {
+  id: number;
+  rcode: Rcode;
+  /** TC: the server cut the answer to fit UDP. */
+  truncated: boolean;
+  /** AA: the server is authoritative for the name. */
+  authoritative: boolean;
+  answers: DnsRecord[];
+  authorities: DnsRecord[];
+  /** Additional records, without the EDNS OPT pseudo-record. */
+  additionals: DnsRecord[];
+}
+
+/** Header flag bits (second and third bytes of the header). */
+const QR = 0x80;
+const OPCODE_MASK = 0x78;
+const TC = 0x02;
+const RD = 0x0100;
+const HEADER_LENGTH = 12;
+/** A real name has at most 127 labels, so no honest name needs more pointer hops. */
+const MAX_POINTER_HOPS = 127;
+/** dns-packet's own bound on a decoded name (sum of label lengths + 1 each). */
+const MAX_NAME_WIRE = 254;
+
+/** Smallest payload that carries an OPT record; 512 means plain DNS without EDNS. */
+export const PLAIN_DNS_PAYLOAD = 512;
+
+function bad(reason: string): never {
+  throw new DnsError(DnsErrorCode.BADRESP, `bad DNS response: ${reason}`);
+}
+
+/**
+ * Encodes a query for `name` (checked, without trailing dot) with ID 0 and RD set; the transport
+ * writes the ID. Adds an EDNS(0) OPT record advertising `udpPayloadSize` when it is above 512.
+ */
+export function encodeQuery(name: string, type: QueryType, udpPayloadSize: number): Buffer {
+  // dns-packet's types lack ANY and make every OPT field required; the encoder needs neither.
+  const packet = {
+    type: 'query',
+    id: 0,
+    flags: RD,
+    questions: [{ type, name: name === '' ? '.' : name, class: 'IN' }],
+    additionals: udpPayloadSize > PLAIN_DNS_PAYLOAD ? [{ type: 'OPT', name: '.', udpPayloadSize }] : [],
+  } as unknown as dnsPacket.Packet;
+  return dnsPacket.encode(packet);
+}
+
+/** Offset just past the question section of a query made by {@link encodeQuery} for `name`. */
+export function questionEnd(name: string): number {
+  return HEADER_LENGTH + (name === '' ? 1 : name.length + 2) + 4;
+}
+
+/** The ID of a message of at least 12 bytes. */
+export function messageId(msg: Uint8Array): number {
+  return (msg[0]! << 8) | msg[1]!;
+}
+
+/** True when the TC bit is set. */
+export function isTruncated(msg: Uint8Array): boolean {
+  return (msg[2]! & TC) !== 0;
+}
+
+/** ASCII case-insensitive equality of two bytes (letters only fold). */
+function sameByte(a: number, b: number): boolean {
+  if (a === b) return true;
+  const la = a | 0x20;
+  return la === (b | 0x20) && la >= 0x61 && la <= 0x7a;
+}
+
+/**
+ * RFC 5452 acceptance test of a response to `query` (whose question ends at `qEnd`):
+ * QR set, opcode QUERY, and the same single question (name case-insensitive, same type and class).
+ * An error answer (not NOERROR/NXDOMAIN) may omit the question, as servers do for FORMERR:
+ * it cannot carry records, so accepting it cannot poison anything.
+ * The caller has already matched the ID and the source address.
+ */
+export function responseMatches(msg: Uint8Array, query: Uint8Array, qEnd: number): boolean {
+  if (msg.length < HEADER_LENGTH) return false;
+  if ((msg[2]! & QR) === 0 || (msg[2]! & OPCODE_MASK) !== 0) return false;
+  const qdcount = (msg[4]! << 8) | msg[5]!;
+  if (qdcount === 0) {
+    const rcode = msg[3]! & 0x0f;
+    return rcode !== 0 && rcode !== 3;
+  }
+  if (qdcount !== 1 || msg.length < qEnd) return false;
+  const typeClass = qEnd - 4;
+  for (let i = HEADER_LENGTH; i < typeClass; i++) if (!sameByte(msg[i]!, query[i]!)) return false;
+  for (let i = typeClass; i < qEnd; i++) if (msg[i] !== query[i]) return false;
+  return true;
+}
+
+function u16(buf: Uint8Array, off: number): number {
+  return (buf[off]! << 8) | buf[off + 1]!;
+}
+
+/**
+ * Walks one (possibly compressed) name at `off` and returns the offset just past it.
+ * Its uncompressed part must end by `end`. Pointers must go strictly backward (as dns-packet
+ * requires) and at most {@link MAX_POINTER_HOPS} times, so a pointer chain costs bounded work.
+ */
+export function scanName(buf: Uint8Array, off: number, end: number): number {
+  let pos = off;
+  let floor = off; // a pointer must point before the start of the segment it ends
+  let after = -1; // offset past the name in the record, fixed at the first pointer
+  let hops = 0;
+  let wire = 0;
+  let limit = end; // after the first pointer, labels may be anywhere before it
+  for (;;) {
+    if (pos >= limit) bad('name runs past the end');
+    const len = buf[pos]!;
+    if (len === 0) {
+      pos += 1;
+      break;
+    }
+    const kind = len & 0xc0;
+    if (kind === 0) {
+      if (pos + 1 + len > limit) bad('label runs past the end');
+      wire += len + 1;
+      if (wire > MAX_NAME_WIRE) bad('name longer than 255 octets');
+      pos += 1 + len;
+    } else if (kind === 0xc0) {
+      if (pos + 2 > limit) bad('compression pointer runs past the end');
+      const target = ((len & 0x3f) << 8) | buf[pos + 1]!;
+      if (target >= floor) bad('compression pointer does not point backward');
+      if (++hops > MAX_POINTER_HOPS) bad('too many compression pointers');
+      if (after === -1) {
+        after = pos + 2;
+        limit = buf.length;
+      }
+      pos = target;
+      floor = target;
+    } else {
+      bad('unknown label type');
+    }
+  }
+  return after === -1 ? pos : after;
+}
+
+/** Checks the rdata of one record of `type` in [off, end). */
+function scanRdata(buf: Uint8Array, type: number, off: number, end: number): void {
+  const rdlen = end - off;
+  switch (type) {
+    case 1: // A
+      if (rdlen !== 4) bad(`A record of ${rdlen} bytes`);
+      return;
+    case 28: // AAAA
+      if (rdlen !== 16) bad(`AAAA record of ${rdlen} bytes`);
+      return;
+    case 2: // NS
+    case 5: // CNAME
+    case 12: // PTR
+    case 39: // DNAME
+      if (scanName(buf, off, end) !== end) bad('name record with trailing bytes');
+      return;
+    case 15: // MX
+      if (rdlen < 3 || scanName(buf, off + 2, end) !== end) bad('bad MX record');
+      return;
+    case 33: // SRV
+      if (rdlen < 7 || scanName(buf, off + 6, end) !== end) bad('bad SRV record');
+      return;
+    case 6: {
+      // SOA
+      const o = scanName(buf, scanName(buf, off, end), end);
+      if (o + 20 !== end) bad('bad SOA record');
+      return;
+    }
+    case 16: {
+      // TXT
+      let o = off;
+      while (o < end) o += 1 + buf[o]!;
+      if (o !== end) bad('bad TXT record');
+      return;
+    }
+    case 41: {
+      // OPT: option code, length, data
+      let o = off;
+      while (o + 4 <= end) o += 4 + u16(buf, o + 2);
+      if (o !== end) bad('bad OPT record');
+      return;
+    }
+    case 35: {
+      // NAPTR: order, preference, three character-strings, a name
+      let o = off + 4;
+      for (let i = 0; i < 3; i++) {
+        if (o >= end) bad('bad NAPTR record');
+        o += 1 + buf[o]!;
+      }
+      if (o > end || scanName(buf, o, end) !== end) bad('bad NAPTR record');
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/**
+ * Structural check of a whole message in bounded work: header, every name (bounded pointer
+ * chains), every record inside the buffer with consistent rdata lengths, and counts that do not
+ * claim more records than are there. Throws {@link DnsError} `EBADRESP`.
+ */
+export function scanMessage(buf: Uint8Array): void {
+  if (buf.length < HEADER_LENGTH) bad(`${buf.length} bytes is shorter than a DNS header`);
+  const qd = u16(buf, 4);
+  let off = HEADER_LENGTH;
+  for (let i = 0; i < qd; i++) {
+    if (off >= buf.length) bad(`question count says ${qd} but the message ends after ${i}`);
+    off = scanName(buf, off, buf.length) + 4;
+    if (off > buf.length) bad('question runs past the end');
+  }
+  const records = u16(buf, 6) + u16(buf, 8) + u16(buf, 10);
+  for (let i = 0; i < records; i++) {
+    if (off >= buf.length) bad(`record count says ${records} but the message ends after ${i}`);
+    off = scanName(buf, off, buf.length);
+    if (off + 10 > buf.length) bad('record runs past the end');
+    const type = u16(buf, off);
+    const end = off + 10 + u16(buf, off + 8);
+    if (end > buf.length) bad('record data runs past the end');
+    scanRdata(buf, type, off + 10, end);
+    off = end;
+  }
+}
+
+/** Full rcode: the header's 4 bits plus the OPT record's extended bits (RFC 6891). */
+function fullRcode(header: number, extended: number): Rcode {
+  const code = (extended << 4) | header;
+  switch (code) {
+    case 0:
+      return 'NOERROR';
+    case 1:
+      return 'FORMERR';
+    case 2:
+      return 'SERVFAIL';
+    case 3:
+      return 'NXDOMAIN';
+    case 4:
+      return 'NOTIMP';
+    case 5:
+      return 'REFUSED';
+    case 6:
+      return 'YXDOMAIN';
+    case 7:
+      return 'YXRRSET';
+    case 8:
+      return 'NXRRSET';
+    case 9:
+      return 'NOTAUTH';
+    case 10:
+      return 'NOTZONE';
+    case 16:
+      return 'BADVERS';
+    default:
+      return `RCODE_${code}`;
+  }
+}
+
+/**
+ * Checks (see {@link scanMessage}) and decodes a response with dns-packet, once.
+ * Throws only {@link DnsError} `EBADRESP`, whatever the bytes.
+ */
+export function decodeResponse(buf: Buffer): DecodedResponse {
+  scanMessage(buf);
+  let packet: dnsPacket.DecodedPacket;
+  try {
+    packet = dnsPacket.decode(buf);
+  } catch (err) {
+    throw new DnsError(DnsErrorCode.BADRESP, `bad DNS response: ${(err as Error).message}`, { cause: err });
+  }
+  let additionals = packet.additionals as unknown as DnsRecord[];
+  let extended = 0;
+  // The OPT pseudo-record is EDNS signalling, not data: take its extended rcode and drop it.
+  for (let i = 0; i < additionals.length; i++) {
+    const rec = additionals[i] as unknown as { type: string; extendedRcode?: number };
+    if (rec.type === 'OPT') {
+      extended = rec.extendedRcode ?? 0;
+      additionals = additionals.filter((r) => (r.type as string) !== 'OPT');
+      break;
+    }
+  }
+  return {
+    id: packet.id ?? 0,
+    rcode: fullRcode(buf[3]! & 0x0f, extended),
+    truncated: (buf[2]! & TC) !== 0,
+    authoritative: (buf[2]! & 0x04) !== 0,
+    answers: packet.answers as unknown as DnsRecord[],
+    authorities: packet.authorities as unknown as DnsRecord[],
+    additionals,
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * UDP transport: few sockets serve many concurrent queries through an ID -> exchange table.
+ * Each socket is connected to one server (so ICMP port unreachable surfaces as ECONNREFUSED),
+ * bound to a random ephemeral port chosen by the kernel, and retired after a bounded number of
+ * queries (RFC 5452). Answers are accepted only from the server's address and port, for an
+ * outstanding ID, repeating the question; anything else is dropped and counted.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { reportDrop } from './diagnostics.js';
+import { IdSource, type Exchange, type TransportCounters } from './exchange.js';
+import { messageId, responseMatches } from './message.js';
+import type { ServerAddress } from './server-address.js';
+
+/** Options of {@link UdpTransport}. */
+export interface UdpTransportOptions {
+  /** Queries sent on one socket before it is replaced by one on a new random port. */
+  maxQueriesPerSocket: number;
+  /**
+   * Queries in flight per server; more wait in a queue. Bounds bursts so the answers fit the
+   * socket's receive buffer (and the server's), instead of being dropped by the kernel.
+   */
+  maxInflight: number;
+}
+
+/** Asked of the kernel for each socket; Linux caps it at net.core.rmem_max. */
+const RECV_BUFFER_SIZE = 1 << 20;
+
+/**
+ * With this few queries in flight a query is sent at once (latency); with more, sends made in
+ * one turn of the event loop go out together in setImmediate: the server wakes up once for a
+ * batch instead of once per packet, which roughly doubles throughput on loopback.
+ */
+const IMMEDIATE_SEND_BELOW = 4;
+
+/** One connected socket and the exchanges waiting on it. */
+class UdpSlot {
+  readonly pending = new Map<number, Exchange>();
+  /** Exchanges given an ID before the socket finished connecting. */
+  queue: Exchange[] = [];
+  sent = 0;
+  ready = false;
+  retired = false;
+  closed = false;
+  flushing = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly pool: ServerPool,
+  ) {}
+}
+
+function flushSlot(slot: UdpSlot): void {
+  slot.flushing = false;
+  if (slot.closed) return;
+  const queue = slot.queue;
+  slot.queue = [];
+  for (const ex of queue) if (slot.pending.get(ex.id) === ex) slot.socket.send(ex.packet);
+}
+
+/** Per-server state: the current socket, retired ones draining, and the wait queue. */
+class ServerPool {
+  current: UdpSlot | null = null;
+  inflight = 0;
+  /** Exchanges waiting for a free in-flight slot, in order (a Set deletes in O(1) on cancel). */
+  readonly waiting = new Set<Exchange>();
+  readonly slots = new Set<UdpSlot>();
+
+  constructor(readonly server: ServerAddress) {}
+}
+
+/** Sends queries over UDP and routes their answers back to their {@link Exchange}. */
+export class UdpTransport {
+  private readonly pools = new Map<string, ServerPool>();
+  private closed = false;
+
+  constructor(
+    private readonly options: UdpTransportOptions,
+    private readonly counters: TransportCounters,
+    private readonly ids: IdSource,
+  ) {}
+
+  /** Number of open sockets (for tests and stats). */
+  get sockets(): number {
+    let n = 0;
+    for (const pool of this.pools.values()) n += pool.slots.size;
+    return n;
+  }
+
+  /** Sends `ex` to `ex.server` (or queues it while the server has too many in flight). */
+  send(ex: Exchange): void {
+    const key = ex.server.label;
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      pool = new ServerPool(ex.server);
+      this.pools.set(key, pool);
+    }
+    if (pool.inflight >= this.options.maxInflight) {
+      ex.slot = pool;
+      pool.waiting.add(ex);
+      return;
+    }
+    this.dispatch(pool, ex);
+  }
+
+  /** Forgets `ex` (timed out or aborted): a later answer for it is dropped. */
+  cancel(ex: Exchange): void {
+    const slot = ex.slot;
+    if (slot instanceof ServerPool) {
+      slot.waiting.delete(ex);
+      ex.slot = null;
+    } else if (slot instanceof UdpSlot) {
+      this.release(slot, ex);
+      this.pump(slot.pool);
+    }
+  }
+
+  /** Closes every socket. Exchanges still waiting are forgotten (the client failed them already). */
+  close(): void {
+    this.closed = true;
+    for (const pool of this.pools.values()) {
+      pool.waiting.clear();
+      for (const slot of pool.slots) this.closeSlot(slot);
+    }
+    this.pools.clear();
+  }
+
+  private dispatch(pool: ServerPool, ex: Exchange): void {
+    let slot = pool.current;
+    if (slot === null || slot.sent >= this.options.maxQueriesPerSocket) {
+      if (slot !== null) this.retire(slot);
+      slot = this.open(pool);
+    }
+    const id = this.ids.take(slot.pending);
+    ex.id = id;
+    ex.packet[0] = id >> 8;
+    ex.packet[1] = id & 0xff;
+    ex.slot = slot;
+    slot.pending.set(id, ex);
+    slot.sent++;
+    pool.inflight++;
+    if (slot.ready && slot.pending.size <= IMMEDIATE_SEND_BELOW && !slot.flushing) {
+      slot.socket.send(ex.packet);
+      return;
+    }
+    slot.queue.push(ex);
+    if (slot.ready && !slot.flushing) {
+      slot.flushing = true;
+      setImmediate(flushSlot, slot);
+    }
+  }
+
+  /** Sends waiting exchanges while the server has room. */
+  private pump(pool: ServerPool): void {
+    if (pool.waiting.size === 0 || this.closed) return;
+    for (const ex of pool.waiting) {
+      if (pool.inflight >= this.options.maxInflight) return;
+      pool.waiting.delete(ex);
+      this.dispatch(pool, ex);
+    }
+  }
+
+  private open(pool: ServerPool): UdpSlot {
+    const { server } = pool;
+    const socket = createSocket(server.family === 6 ? 'udp6' : 'udp4');
+    const slot = new UdpSlot(socket, pool);
+    pool.current = slot;
+    pool.slots.add(slot);
+    socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onMessage(slot, msg, rinfo));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.onError(slot, err));
+    // connect() binds to port 0 first: the kernel picks a random ephemeral source port.
+    socket.connect(server.port, server.host, () => this.onConnect(slot));
+    socket.unref();
+    return slot;
+  }
+
+  private onConnect(slot: UdpSlot): void {
+    if (slot.closed) return;
+    slot.ready = true;
+    try {
+      slot.socket.setRecvBufferSize(RECV_BUFFER_SIZE);
+    } catch {
+      // the kernel's default buffer still works; maxInflight keeps bursts small
+    }
+    const queue = slot.queue;
+    slot.queue = [];
+    for (const ex of queue) if (slot.pending.get(ex.id) === ex) slot.socket.send(ex.packet);
+  }
+
+  private onMessage(slot: UdpSlot, msg: Buffer, rinfo: RemoteInfo): void {
+    const { server } = slot.pool;
+    if (msg.length < 12) return this.drop(rinfo, -1, 'short');
+    const id = messageId(msg);
+    const ex = slot.pending.get(id);
+    if (ex === undefined) return this.drop(rinfo, id, 'unknown id');
+    // Checked even on a connected socket: the address is what RFC 5452 asks to verify.
+    if (rinfo.port !== server.port || rinfo.address !== server.host) return this.drop(rinfo, id, 'wrong source');
+    if (!responseMatches(msg, ex.packet, ex.questionEnd)) return this.drop(rinfo, id, 'wrong question');
+    this.release(slot, ex);
+    this.pump(slot.pool);
+    ex.answered(msg, 'udp');
+  }
+
+  /** ICMP errors and socket failures: every exchange on this socket's server fails now. */
+  private onError(slot: UdpSlot, err: NodeJS.ErrnoException): void {
+    const reason = err.code === 'ECONNREFUSED' ? 'port unreachable' : `socket error ${err.code ?? err.message}`;
+    const failed = [...slot.pending.values()];
+    for (const ex of failed) this.release(slot, ex);
+    if (!slot.ready) this.retire(slot);
+    for (const ex of failed) ex.failed({ code: 'ECONNREFUSED', reason, cause: err });
+    this.pump(slot.pool);
+  }
+
+  private release(slot: UdpSlot, ex: Exchange): void {
+    if (slot.pending.get(ex.id) === ex) {
+      slot.pending.delete(ex.id);
+      slot.pool.inflight--;
+    }
+    ex.slot = null;
+    if (slot.retired && slot.pending.size === 0) this.closeSlot(slot);
+  }
+
+  /** No new queries on this socket; it closes once its pending answers arrived or timed out. */
+  private retire(slot: UdpSlot): void {
+    slot.retired = true;
+    if (slot.pool.current === slot) slot.pool.current = null;
+    if (slot.pending.size === 0) this.closeSlot(slot);
+  }
+
+  private closeSlot(slot: UdpSlot): void {
+    if (slot.closed) return;
+    slot.closed = true;
+    slot.pool.slots.delete(slot);
+    if (slot.pool.current === slot) slot.pool.current = null;
+    slot.socket.close();
+  }
+
+  private drop(rinfo: RemoteInfo, id: number, reason: 'short' | 'unknown id' | 'wrong source' | 'wrong question'): void {
+    this.counters.dropped++;
+    const from = rinfo.family === 'IPv6' ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
+    reportDrop({ transport: 'udp', from, id, reason });
+  }
+}

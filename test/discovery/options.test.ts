@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { nextDelay } from '../../src/discovery/dns-poller.ts';
+import { checkFamily, checkPort, checkProtocol, InvalidOptionError } from '../../src/discovery/options.ts';
+import { clusterDomainOf, podNamespace, serviceDnsName, srvName } from '../../src/discovery/service-name.ts';
+
+test('poll delay follows the TTL with jitter, clamped to [minInterval, maxInterval]', () => {
+  const bounds = { minInterval: 1000, maxInterval: 30_000 };
+  assert.equal(nextDelay(5, bounds, 1), 5000);
+  assert.equal(nextDelay(5, bounds, 0), 4000);
+  assert.equal(nextDelay(0, bounds, 0.5), 1000);
+  assert.equal(nextDelay(3600, bounds, 0.5), 30_000);
+  const spread = new Set(Array.from({ length: 50 }, () => nextDelay(10, bounds)));
+  assert.ok(spread.size > 1, 'jitter spreads the polls of many pods');
+});
+
+test('port, protocol and family are checked with clear typed errors', () => {
+  assert.equal(checkPort('web'), 'web');
+  assert.equal(checkPort(8080), 8080);
+  assert.equal(checkPort(undefined), null);
+  for (const bad of ['', 'a_b', '-web', 'web-', 'a--b', '1234', 'x'.repeat(16), 0, 65536, 1.5]) {
+    assert.throws(() => checkPort(bad), (err: unknown) => err instanceof InvalidOptionError && err.code === 'ERR_INVALID_ARG_VALUE');
+  }
+  assert.equal(checkProtocol('UDP'), 'udp');
+  assert.throws(() => checkProtocol('http'), InvalidOptionError);
+  assert.throws(() => checkFamily(5), InvalidOptionError);
+});
+
+test('service names: relative stays relative, namespace makes it absolute', () => {
+  const podSearch = ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'];
+  assert.equal(serviceDnsName('nginx', {}, podSearch), 'nginx');
+  assert.equal(serviceDnsName('nginx.default', {}, podSearch), 'nginx.default');
+  // Outside a pod (no cluster search domain) the name is completed as a pod's search list would.
+  assert.equal(serviceDnsName('nginx.db', {}, ['example.com']), 'nginx.db.svc.cluster.local.');
+  assert.equal(serviceDnsName('nginx.db.svc', {}, []), 'nginx.db.svc.cluster.local.');
+  assert.equal(serviceDnsName('nginx.db.svc.k8s.example', {}, []), 'nginx.db.svc.k8s.example');
+  assert.equal(serviceDnsName('nginx.default.svc.cluster.local.'), 'nginx.default.svc.cluster.local.');
+  assert.equal(serviceDnsName('nginx', { namespace: 'db' }), 'nginx.db.svc.cluster.local.');
+  assert.equal(serviceDnsName('nginx', { namespace: 'db', clusterDomain: 'k8s.example.' }), 'nginx.db.svc.k8s.example.');
+  assert.equal(serviceDnsName('nginx', { namespace: 'db' }, ['db.svc.corp.local', 'svc.corp.local']), 'nginx.db.svc.corp.local.');
+  assert.throws(() => serviceDnsName('nginx.default', { namespace: 'db' }), TypeError);
+  assert.throws(() => serviceDnsName('a..b'), { code: 'EBADNAME' });
+  assert.equal(srvName('web', 'tcp', 'nginx.default.svc.cluster.local.'), '_web._tcp.nginx.default.svc.cluster.local.');
+  assert.equal(clusterDomainOf(['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local']), 'cluster.local');
+});
+
+test("a pod's namespace: namespace file, then POD_NAMESPACE, then the search list", () => {
+  const saved = process.env.POD_NAMESPACE;
+  try {
+    delete process.env.POD_NAMESPACE;
+    assert.equal(podNamespace(['shop.svc.cluster.local'], '/nonexistent'), 'shop');
+    process.env.POD_NAMESPACE = 'queues';
+    assert.equal(podNamespace(['shop.svc.cluster.local'], '/nonexistent'), 'queues');
+    assert.equal(podNamespace([], '/nonexistent'), 'queues');
+  } finally {
+    if (saved === undefined) delete process.env.POD_NAMESPACE;
+    else process.env.POD_NAMESPACE = saved;
+  }
+});
