@@ -132,8 +132,9 @@ export interface DnsClientStats {
   badResponses: number;
   /** Lookups that rejected. */
   errors: number;
-  /** Open UDP sockets and TCP connections right now. */
+  /** Open UDP sockets right now. */
   udpSockets: number;
+  /** Open TCP connections right now. */
   tcpConnections: number;
 }
 
@@ -180,7 +181,7 @@ interface TryFailure {
   cause?: unknown;
 }
 
-type Settle = (value: never) => void;
+const noop = (): void => {};
 
 /**
  * One call of query()/resolve*(): walks the search candidates, the tries and the servers.
@@ -206,7 +207,6 @@ class Lookup implements Exchange, DeadlineNode {
   private start = 0;
   private tries = 0;
   private via: 'udp' | 'tcp' = 'udp';
-  private lastFailure: TryFailure | null = null;
   private nodata: DnsResponse | null = null;
   private asIs: DnsResponse | null = null;
   private nxdomain: DnsResponse | null = null;
@@ -214,8 +214,8 @@ class Lookup implements Exchange, DeadlineNode {
   private sentAt = 0;
   private traced = false;
   private settled = false;
-  resolve: Settle = () => {};
-  reject: (err: DnsError) => void = () => {};
+  resolve: (value: unknown) => void = noop;
+  reject: (err: DnsError) => void = noop;
 
   constructor(
     private readonly core: ClientCore,
@@ -230,7 +230,7 @@ class Lookup implements Exchange, DeadlineNode {
   }
 
   begin(): void {
-    if (this.signal !== undefined) this.signal.addEventListener('abort', this, { once: true });
+    if (this.signal !== undefined) this.core.watchSignal(this.signal, this);
     this.startCandidate();
   }
 
@@ -239,7 +239,6 @@ class Lookup implements Exchange, DeadlineNode {
     this.packet = this.core.encode(this.name, this.type);
     this.questionEnd = questionEnd(this.name);
     this.tries = 0;
-    this.lastFailure = null;
     this.start = this.core.rotate ? this.core.nextStart() : 0;
     this.sendTry();
   }
@@ -338,9 +337,8 @@ class Lookup implements Exchange, DeadlineNode {
     });
   }
 
-  // ---- AbortSignal listener ----
-
-  handleEvent(): void {
+  /** The signal aborted (see ClientCore.watchSignal). */
+  aborted(): void {
     if (this.settled) return;
     this.cancel('aborted', this.signal?.reason);
   }
@@ -365,7 +363,6 @@ class Lookup implements Exchange, DeadlineNode {
   private tryFailed(failure: TryFailure): void {
     if (this.traced) this.traceEnd(null, failure);
     if (this.settled) return;
-    this.lastFailure = failure;
     if (this.tries < this.core.attempts) {
       this.sendTry();
       return;
@@ -485,7 +482,7 @@ class Lookup implements Exchange, DeadlineNode {
   private settle(value: unknown): void {
     if (this.settled) return;
     this.done();
-    (this.resolve as (v: unknown) => void)(value);
+    this.resolve(value);
   }
 
   private finishError(code: DnsErrorCodeValue, detail: string, cause?: unknown, res?: DnsResponse): void {
@@ -505,7 +502,7 @@ class Lookup implements Exchange, DeadlineNode {
 
   private done(): void {
     this.settled = true;
-    if (this.signal !== undefined) this.signal.removeEventListener('abort', this);
+    if (this.signal !== undefined) this.core.unwatchSignal(this.signal, this);
   }
 
   // ---- diagnostics ----
@@ -558,6 +555,8 @@ class ClientCore {
   private rotation = 0;
   /** Encoded queries by type and name: a cache (bounded, cleared on close), not state. */
   private readonly templates = new Map<string, Buffer>();
+  /** Signals of lookups in flight, each with its one listener. */
+  private readonly signals = new Map<AbortSignal, { lookups: Set<Lookup>; listener: () => void }>();
 
   constructor(
     readonly servers: ServerAddress[],
@@ -590,6 +589,32 @@ class ClientCore {
   /** Forgets the encoded query templates. */
   clearCache(): void {
     this.templates.clear();
+  }
+
+  /**
+   * One 'abort' listener per signal, however many lookups share it (a watcher resolving 100 SRV
+   * targets with one signal would otherwise trip Node's listener-leak warning).
+   */
+  watchSignal(signal: AbortSignal, lookup: Lookup): void {
+    let watched = this.signals.get(signal);
+    if (watched === undefined) {
+      const lookups = new Set<Lookup>();
+      const listener = (): void => {
+        this.signals.delete(signal);
+        for (const l of lookups) l.aborted();
+      };
+      watched = { lookups, listener };
+      this.signals.set(signal, watched);
+      signal.addEventListener('abort', listener, { once: true });
+    }
+    watched.lookups.add(lookup);
+  }
+
+  unwatchSignal(signal: AbortSignal, lookup: Lookup): void {
+    const watched = this.signals.get(signal);
+    if (watched === undefined || !watched.lookups.delete(lookup) || watched.lookups.size > 0) return;
+    this.signals.delete(signal);
+    signal.removeEventListener('abort', watched.listener);
   }
 
   nextStart(): number {
@@ -750,7 +775,7 @@ export class DnsClient {
     const candidates = searchNames(name, this.search, this.ndots);
     const lookup = new Lookup(core, kind, rrtype, name, candidates, ttl, signal);
     const promise = new Promise<unknown>((resolve, reject) => {
-      lookup.resolve = resolve as Settle;
+      lookup.resolve = resolve;
       lookup.reject = reject;
     });
     if (this.closed) lookup.cancel('client closed');

@@ -35,7 +35,7 @@ const IMMEDIATE_SEND_BELOW = 4;
 /** One connected socket and the exchanges waiting on it. */
 class UdpSlot {
   readonly pending = new Map<number, Exchange>();
-  /** Exchanges given an ID before the socket finished connecting. */
+  /** Exchanges with an ID, not yet sent: the socket is still connecting, or a batch waits for setImmediate. */
   queue: Exchange[] = [];
   sent = 0;
   ready = false;
@@ -49,6 +49,7 @@ class UdpSlot {
   ) {}
 }
 
+/** Sends a slot's queued exchanges (those still pending: a cancelled one is skipped). */
 function flushSlot(slot: UdpSlot): void {
   slot.flushing = false;
   if (slot.closed) return;

@@ -18,3 +18,5 @@ export { createDemoCluster, createPodsCluster, parsePodsSpec } from './demo.js';
 export type { DemoClusterOptions, PodsItem } from './demo.js';
 export { serve } from './serve.js';
 export type { ServeHandle, ServeOptions } from './serve.js';
+export { createFakeKubernetesApi } from './api-server.js';
+export type { ApiFault, ApiRequestLogEntry, FakeEndpointSlice, FakeKubernetesApi, FakeKubernetesApiOptions } from './api-server.js';

@@ -291,6 +291,33 @@ describe('DnsClient over UDP', () => {
     }
   });
 
+  test('one signal shared by many queries: one listener, all cancelled together', async () => {
+    const server = await rawUdpServer(() => {});
+    const c = client(server.servers, { timeout: 5000 });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const ac = new AbortController();
+      const all = Array.from({ length: 50 }, (_, i) => c.resolve4(`p${i}.${NAME}`, { signal: ac.signal }));
+      await until(() => server.queries.length === 50, 'the queries');
+      ac.abort();
+      for (const p of all) await rejects(p, 'ECANCELLED');
+      // A finished query lets go of the signal: aborting later touches nothing.
+      const ac2 = new AbortController();
+      const done = client(server.servers, { timeout: 50 });
+      await rejects(done.resolve4(NAME, { signal: ac2.signal }), 'ETIMEOUT');
+      ac2.abort();
+      done.close();
+      await sleep(10);
+      assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning'), []);
+    } finally {
+      process.off('warning', onWarning);
+      c.close();
+      await server.close();
+    }
+  });
+
   test('close() rejects in-flight queries with ECANCELLED and leaves no handles', async () => {
     const before = activeResources();
     const server = await rawUdpServer(() => {});

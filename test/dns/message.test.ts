@@ -172,6 +172,53 @@ describe('decodeResponse', () => {
     assert.deepEqual(ok.answers.map((r) => [r.name, r.type]), [['a', 'NULL'], ['a', 'A']]);
   });
 
+  test('decodes exactly what dns-packet decodes, compressed or not', () => {
+    const label = fc.stringMatching(/^[a-z0-9_-]{1,12}$/);
+    const name = fc.array(label, { minLength: 1, maxLength: 5 }).map((l) => l.join('.'));
+    const ipv4 = fc.ipV4();
+    const ipv6 = fc.ipV6().map((ip) => (dnsPacket.decode(dnsPacket.encode({ type: 'response', answers: [{ type: 'AAAA', name: 'x', data: ip }] })).answers![0] as { data: string }).data);
+    const record = fc.oneof(
+      fc.record({ type: fc.constant('A' as const), data: ipv4 }),
+      fc.record({ type: fc.constant('AAAA' as const), data: ipv6 }),
+      fc.record({ type: fc.constant('SRV' as const), data: fc.record({ priority: fc.nat(65535), weight: fc.nat(65535), port: fc.nat(65535), target: name }) }),
+      fc.record({ type: fc.constantFrom('CNAME' as const, 'PTR' as const, 'NS' as const), data: name }),
+      fc.record({ type: fc.constant('TXT' as const), data: fc.array(fc.string({ maxLength: 20 }).map((t) => Buffer.from(t)), { minLength: 1, maxLength: 3 }) }),
+      fc.record({ type: fc.constant('MX' as const), data: fc.record({ preference: fc.nat(65535), exchange: name }) }),
+    );
+    fc.assert(
+      fc.property(name, fc.array(fc.tuple(fc.boolean(), name, fc.nat(86400), record), { maxLength: 12 }), (qname, recs) => {
+        const answers = recs.map(([own, other, ttl, r]) => ({ name: own ? qname : other, ttl, class: 'IN' as const, ...r }));
+        const plain = dnsPacket.encode({
+          type: 'response',
+          id: 7,
+          flags: RESPONSE_FLAGS,
+          questions: [{ type: 'A', name: qname }],
+          answers: answers as dnsPacket.Answer[],
+        });
+        assert.deepEqual(strip(decodeResponse(plain).answers), strip(dnsPacket.decode(plain).answers!));
+        // The same records with owner names compressed to the question (0xc00c), as servers write them.
+        const compressed = buildResponse({
+          id: 7,
+          qname,
+          qtype: 1,
+          answers: answers.map((a, i) => {
+            const enc = dnsPacket.encode({ type: 'response', answers: [a as dnsPacket.Answer] });
+            const at = 12 + wireName(a.name).length;
+            const rdlen = enc.readUInt16BE(at + 8);
+            return {
+              name: recs[i]![0] ? pointer(12) : wireName(a.name),
+              type: enc.readUInt16BE(at),
+              ttl: a.ttl,
+              rdata: enc.subarray(at + 10, at + 10 + rdlen),
+            };
+          }),
+        });
+        assert.deepEqual(strip(decodeResponse(compressed).answers), strip(dnsPacket.decode(compressed).answers!));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   test('mutated and random packets only ever give EBADRESP', () => {
     const base = goodResponse();
     fc.assert(
@@ -209,6 +256,14 @@ describe('decodeResponse', () => {
     );
   });
 });
+
+/** Records without dns-packet's mDNS `flush` flag, as plain objects. */
+function strip(records: readonly unknown[]): unknown[] {
+  return records.map((r) => {
+    const { flush: _flush, ...rest } = r as { flush?: boolean };
+    return rest;
+  });
+}
 
 /** decodeResponse either returns or throws DnsError EBADRESP. */
 function tryDecode(msg: Buffer): void {

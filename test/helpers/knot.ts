@@ -141,8 +141,9 @@ export async function startKnot(options: KnotOptions): Promise<KnotServer> {
       await writeFile(conf, knotConf(dir, port, options));
       const child = spawn('knotd', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
+      let spawnError: Error | null = null;
       child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.once('error', (err) => (stderr += String(err)));
+      child.once('error', (err) => (spawnError = err));
       const origin = options.zones[0]?.origin ?? '.';
       while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
         if (await probe(port, origin, 100)) {
@@ -161,6 +162,7 @@ export async function startKnot(options: KnotOptions): Promise<KnotServer> {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited(child);
       child.stderr?.destroy();
+      if (spawnError !== null) throw new Error(`cannot run knotd (Debian package knot): ${String(spawnError)}`);
       lastErr = stderr;
     }
     throw new Error(`knotd did not start: ${lastErr.trim() || 'no answer'}`);

@@ -1,0 +1,296 @@
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { checkFamily, checkPort, checkProtocol, InvalidOptionError } from '../discovery/options.js';
+import { diffPeers, isEmptyChange, localIdentity } from '../discovery/peer.js';
+import type { Peer } from '../discovery/peer.js';
+import { EndpointSliceClient, ListWatch } from './client.js';
+import type { EndpointSliceTarget, ListWatchStats, SliceEvent } from './client.js';
+import { loadKubernetesConfig } from './config.js';
+import type { KubernetesConfig, KubernetesOptions } from './config.js';
+import { EndpointSliceIndex, peersFromSlices } from './endpoint-slices.js';
+import type { EndpointSlice, SlicePeerOptions } from './endpoint-slices.js';
+import { KubernetesApiError } from './errors.js';
+
+export type { KubernetesOptions } from './config.js';
+
+/** Options of {@link listKubernetesPeers} and {@link EndpointSliceWatch}. */
+export interface KubernetesSourceOptions {
+  /** Service name: 'nginx'; 'nginx.default' or 'nginx.default.svc.cluster.local' also name the namespace (and cluster domain). */
+  service: string;
+  /** Default: the one in `service`, else the namespace file, else POD_NAMESPACE, else 'default'. */
+  namespace?: string;
+  /** A port name (looked up in each slice's ports), a number (set on every peer), or null/omitted (`port: null`). */
+  port?: string | number | null;
+  /** Protocol of a named port (default 'tcp'). */
+  protocol?: 'tcp' | 'udp' | 'sctp';
+  /** 4, 6, or 0 for both (default). */
+  family?: 0 | 4 | 6;
+  /** Include endpoints that are not ready (all but terminating ones that stopped serving). */
+  includeNotReady?: boolean;
+  /** Default: the one in `service`, else 'cluster.local'. */
+  clusterDomain?: string;
+  /** API access (default: in-cluster config). */
+  kubernetes?: KubernetesOptions;
+  /** Aborts the list (and closes a watch). */
+  signal?: AbortSignal;
+  /** ms for each list request (default 30,000). */
+  timeout?: number;
+  /** undici dispatcher to send requests with (not closed by this package). Default: an Agent the source owns and closes. */
+  dispatcher?: Dispatcher;
+}
+
+/** Default ms of a list request. */
+export const DEFAULT_LIST_TIMEOUT = 30_000;
+
+/** A Service name split into its parts: 'nginx.db.svc.cluster.local' -> nginx, db, cluster.local. */
+export interface ServiceRef {
+  service: string;
+  namespace: string | undefined;
+  clusterDomain: string | undefined;
+}
+
+// DNS-1035 label (Service names) and DNS-1123 label (namespaces), as the API server validates them.
+const SERVICE_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const NAMESPACE_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Splits `nginx`, `nginx.ns`, `nginx.ns.svc` or `nginx.ns.svc.<domain>[.]` into Service, namespace and cluster domain. */
+export function parseServiceRef(name: string): ServiceRef {
+  if (typeof name !== 'string') throw new InvalidOptionError('service', name, 'a Service name');
+  const labels = name.toLowerCase().replace(/\.$/, '').split('.');
+  const [service = '', namespace, svc, ...domain] = labels;
+  const expected = "a Service name ('nginx', 'nginx.<namespace>' or 'nginx.<namespace>.svc.<cluster domain>')";
+  if (!SERVICE_LABEL.test(service)) throw new InvalidOptionError('service', name, expected);
+  if (namespace !== undefined && !NAMESPACE_LABEL.test(namespace)) throw new InvalidOptionError('service', name, expected);
+  if (svc !== undefined && svc !== 'svc') throw new InvalidOptionError('service', name, expected);
+  if (domain.some((l) => l === '')) throw new InvalidOptionError('service', name, expected);
+  return { service, namespace, clusterDomain: domain.length > 0 ? domain.join('.') : undefined };
+}
+
+/** The checked, defaulted parts of {@link KubernetesSourceOptions} that do not need the config. */
+interface Prepared {
+  ref: ServiceRef;
+  port: string | number | null;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  family: 0 | 4 | 6;
+  includeNotReady: boolean;
+  clusterDomain: string;
+}
+
+function prepare(options: KubernetesSourceOptions): Prepared {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+  const ref = parseServiceRef(options.service);
+  if (options.namespace !== undefined) {
+    if (typeof options.namespace !== 'string' || !NAMESPACE_LABEL.test(options.namespace)) {
+      throw new InvalidOptionError('namespace', options.namespace, 'a namespace name (lower case letters, digits, "-")');
+    }
+    if (ref.namespace !== undefined && ref.namespace !== options.namespace) {
+      throw new InvalidOptionError('namespace', options.namespace, `the namespace named in service "${options.service}" ("${ref.namespace}"), or unset`);
+    }
+  }
+  const clusterDomain = (options.clusterDomain ?? ref.clusterDomain ?? 'cluster.local').toLowerCase().replace(/\.$/, '');
+  return {
+    ref,
+    port: checkPort(options.port),
+    protocol: checkProtocol(options.protocol),
+    family: checkFamily(options.family),
+    includeNotReady: options.includeNotReady ?? false,
+    clusterDomain,
+  };
+}
+
+/** The namespace: the option, the service name's, the namespace file's, POD_NAMESPACE, else 'default'. */
+function namespaceOf(options: KubernetesSourceOptions, prepared: Prepared, config: KubernetesConfig): string {
+  const env = process.env.POD_NAMESPACE?.trim();
+  return options.namespace ?? prepared.ref.namespace ?? config.namespace ?? (env || 'default');
+}
+
+function sliceOptions(prepared: Prepared, namespace: string): SlicePeerOptions {
+  return {
+    service: prepared.ref.service,
+    namespace,
+    clusterDomain: prepared.clusterDomain,
+    port: prepared.port,
+    protocol: prepared.protocol,
+    family: prepared.family,
+    includeNotReady: prepared.includeNotReady,
+  };
+}
+
+/** An Agent that verifies the server against the config's CA (or the system CAs). */
+function createAgent(config: KubernetesConfig): Agent {
+  return new Agent({ connect: config.ca === undefined ? {} : { ca: config.ca } });
+}
+
+/**
+ * One list of a Service's EndpointSlices, as a normalized Peer[] (`self` from this
+ * machine's addresses and host name). Rejects with {@link KubernetesApiError}.
+ */
+export async function listKubernetesPeers(options: KubernetesSourceOptions): Promise<Peer[]> {
+  const prepared = prepare(options);
+  const config = await loadKubernetesConfig(options.kubernetes);
+  const namespace = namespaceOf(options, prepared, config);
+  const dispatcher = options.dispatcher ?? createAgent(config);
+  try {
+    const client = new EndpointSliceClient(config, dispatcher, { namespace, service: prepared.ref.service });
+    const list = await client.list({ signal: options.signal, timeout: options.timeout ?? DEFAULT_LIST_TIMEOUT });
+    return peersFromSlices(list.items, sliceOptions(prepared, namespace), localIdentity());
+  } finally {
+    if (dispatcher !== options.dispatcher) await dispatcher.destroy().catch(() => {});
+  }
+}
+
+/** What an {@link EndpointSliceWatch} reports to. */
+export interface KubernetesPeerListener {
+  /** The whole normalized set: after the first list, then after each event that changes it. */
+  onPeers(peers: Peer[]): void;
+  /** A failure; the watch retries with backoff and keeps the last set. */
+  onError(error: KubernetesApiError): void;
+}
+
+/** Options of {@link EndpointSliceWatch}: the source's, plus backoff and watch timing. */
+export interface EndpointSliceWatchOptions extends KubernetesSourceOptions {
+  /** First retry delay after a failure, ms (default 1,000). */
+  minBackoff?: number;
+  /** Longest retry delay, ms (default 30,000). */
+  maxBackoff?: number;
+  /** `timeoutSeconds` of each watch request (default: random 300..599 s); the watch resumes when the server ends it. */
+  watchTimeout?: number;
+}
+
+/** Counters of an {@link EndpointSliceWatch}. */
+export interface EndpointSliceWatchStats extends ListWatchStats {
+  /** Times a slice's peers were computed: one per changed slice, not per slice of the Service. */
+  slicesRecomputed: number;
+  /** Slices held. */
+  slices: number;
+}
+
+/**
+ * Lists then watches a Service's EndpointSlices and reports the peer set: `onPeers` after
+ * the list and after every event that changes the set (never when nothing changed),
+ * `onError` on each failure while it retries. Each slice's peers are kept apart, so one
+ * pod's change recomputes its slice only.
+ */
+export class EndpointSliceWatch {
+  readonly #options: EndpointSliceWatchOptions;
+  readonly #prepared: Prepared;
+  readonly #listener: KubernetesPeerListener;
+  readonly #loop: ListWatch;
+  #index: EndpointSliceIndex | null = null;
+  #last: Peer[] | null = null;
+  #agent: Agent | null = null;
+  #client: EndpointSliceClient | null = null;
+  #closed = false;
+  readonly #onAbort = (): void => this.close();
+
+  constructor(options: EndpointSliceWatchOptions, listener: KubernetesPeerListener) {
+    this.#prepared = prepare(options);
+    this.#options = options;
+    this.#listener = listener;
+    this.#loop = new ListWatch(
+      (signal) => this.#connect(signal),
+      {
+        reset: (slices) => this.#reset(slices),
+        apply: (event) => this.#apply(event),
+        error: (error) => this.#call(() => this.#listener.onError(error)),
+      },
+      {
+        minBackoff: options.minBackoff ?? 1000,
+        maxBackoff: options.maxBackoff ?? 30_000,
+        listTimeout: options.timeout ?? DEFAULT_LIST_TIMEOUT,
+        watchTimeout: options.watchTimeout,
+      },
+    );
+  }
+
+  /** The last set reported (empty before the first list). */
+  get peers(): Peer[] {
+    return this.#last ? [...this.#last] : [];
+  }
+
+  /** The resourceVersion the watch resumes from. */
+  get resourceVersion(): string | null {
+    return this.#loop.resourceVersion;
+  }
+
+  /** Counters, for tests and diagnostics. */
+  get stats(): EndpointSliceWatchStats {
+    return { ...this.#loop.stats, slicesRecomputed: this.#index?.recomputed ?? 0, slices: this.#index?.size ?? 0 };
+  }
+
+  /** The per-slice peer index (null before the config is known). */
+  get index(): EndpointSliceIndex | null {
+    return this.#index;
+  }
+
+  /** Starts listing and watching. */
+  start(): void {
+    if (this.#closed) return;
+    const signal = this.#options.signal;
+    if (signal?.aborted) {
+      this.close();
+      return;
+    }
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#loop.start();
+  }
+
+  /** Stops: aborts the request in flight and closes the Agent it owns; nothing keeps the event loop alive. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    this.#loop.close();
+    void this.#agent?.destroy().catch(() => {});
+    this.#agent = null;
+  }
+
+  async #connect(signal: AbortSignal): Promise<EndpointSliceClient> {
+    if (this.#client) return this.#client;
+    const config = await loadKubernetesConfig(this.#options.kubernetes);
+    if (signal.aborted) throw signal.reason;
+    const namespace = namespaceOf(this.#options, this.#prepared, config);
+    const target: EndpointSliceTarget = { namespace, service: this.#prepared.ref.service };
+    let dispatcher: Dispatcher;
+    if (this.#options.dispatcher) {
+      dispatcher = this.#options.dispatcher;
+    } else {
+      this.#agent = createAgent(config);
+      dispatcher = this.#agent;
+    }
+    this.#index = new EndpointSliceIndex(sliceOptions(this.#prepared, namespace), localIdentity());
+    this.#client = new EndpointSliceClient(config, dispatcher, target);
+    return this.#client;
+  }
+
+  #reset(slices: EndpointSlice[]): void {
+    const changed = this.#index!.replace(slices);
+    if (changed || this.#last === null) this.#emit();
+  }
+
+  #apply(event: SliceEvent): void {
+    const index = this.#index!;
+    const changed = event.type === 'DELETED' ? index.delete(event.slice.metadata.name) : index.set(event.slice);
+    if (changed) this.#emit();
+  }
+
+  #emit(): void {
+    const peers = this.#index!.peers;
+    // A peer can move between slices (removed from one, added to another): the union may not change.
+    if (this.#last !== null && isEmptyChange(diffPeers(this.#last, peers))) return;
+    this.#last = peers;
+    this.#call(() => this.#listener.onPeers([...peers]));
+  }
+
+  /** Calls the listener; its exception surfaces as an uncaught one, not as a watch failure. */
+  #call(fn: () => void): void {
+    if (this.#closed) return;
+    try {
+      fn();
+    } catch (err) {
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+}
