@@ -17,3 +17,6 @@ export type { ResolvConf } from './dns/resolv-conf.js';
 export { InvalidArgumentError } from './dns/invalid-argument.js';
 export { QUERY_START_CHANNEL, QUERY_END_CHANNEL, DROP_CHANNEL } from './dns/diagnostics.js';
 export type { QueryStartMessage, QueryEndMessage, DropMessage } from './dns/diagnostics.js';
+export { KubernetesApiError, KubernetesApiErrorCode, isKubernetesApiError } from './kubernetes/errors.js';
+export type { KubernetesApiErrorCodeValue, KubernetesApiErrorDetails } from './kubernetes/errors.js';
+export type { KubernetesOptions, KubernetesSourceOptions } from './kubernetes/source.js';

@@ -81,12 +81,27 @@ export class ResolutionLoop implements PeerSink {
     } else if (isEmptyChange(change)) {
       return;
     }
-    for (const s of [...this.#subscribers]) s.onChange(change);
+    for (const s of [...this.#subscribers]) deliver(() => s.onChange(change));
   }
 
   fail(error: Error): void {
     if (this.#closed) return;
-    for (const s of [...this.#subscribers]) s.onError(error);
+    for (const s of [...this.#subscribers]) deliver(() => s.onError(error));
+  }
+}
+
+/**
+ * Calls a subscriber. A listener that throws must not stop the others nor be taken for a
+ * resolution failure: its error is rethrown on its own tick, as an EventEmitter listener's
+ * error in a timer callback would be.
+ */
+function deliver(call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    process.nextTick(() => {
+      throw error;
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 import { DnsClient } from '../dns/client.js';
 import type { SrvRecordWithAddresses } from '../dns/client.js';
 import { DnsError, DnsErrorCode, isDnsError } from '../dns/errors.js';
-import type { KubernetesOptions } from '../kubernetes/source.js';
+import type { KubernetesOptions, KubernetesSourceOptions } from '../kubernetes/source.js';
 import { checkFamily, checkPort, checkProtocol } from './options.js';
 import type { Family, PortProtocol } from './options.js';
 import { localIdentity, makePeer, normalizePeers } from './peer.js';
@@ -37,7 +37,10 @@ export interface PeersOptions {
   source?: 'dns' | 'kubernetes';
   /** Kubernetes API access for `source: 'kubernetes'` (default: in-cluster config). */
   kubernetes?: KubernetesOptions;
-  /** `source: 'kubernetes'` only: include endpoints that are serving but not ready. */
+  /**
+   * `source: 'kubernetes'` only: also include endpoints that are not ready, as
+   * `publishNotReadyAddresses` does for DNS; terminating endpoints that stopped serving stay out.
+   */
   includeNotReady?: boolean;
 }
 
@@ -82,16 +85,8 @@ async function kubernetesPeers(service: string, options: PeersOptions): Promise<
   // Loaded on demand: DNS-only users never load the API client (undici).
   const { listKubernetesPeers } = await import('../kubernetes/source.js');
   const list = await listKubernetesPeers({
-    service,
-    ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
-    port: checkPort(options.port),
-    protocol: checkProtocol(options.protocol),
-    family: checkFamily(options.family),
-    includeNotReady: options.includeNotReady ?? false,
-    ...(options.clusterDomain !== undefined ? { clusterDomain: options.clusterDomain } : {}),
-    ...(options.kubernetes !== undefined ? { kubernetes: options.kubernetes } : {}),
+    ...kubernetesSourceOptions(service, options),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
-    ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
   });
   if (list.length === 0 && !options.allowEmpty) {
     throw new DnsError(
@@ -101,6 +96,21 @@ async function kubernetesPeers(service: string, options: PeersOptions): Promise<
     );
   }
   return list;
+}
+
+/** The options of the Kubernetes API source that peers() and watchPeers() options give. */
+export function kubernetesSourceOptions(service: string, options: PeersOptions): KubernetesSourceOptions {
+  return {
+    service,
+    ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+    port: checkPort(options.port),
+    protocol: checkProtocol(options.protocol),
+    family: checkFamily(options.family),
+    includeNotReady: options.includeNotReady ?? false,
+    ...(options.clusterDomain !== undefined ? { clusterDomain: options.clusterDomain } : {}),
+    ...(options.kubernetes !== undefined ? { kubernetes: options.kubernetes } : {}),
+    ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+  };
 }
 
 /**

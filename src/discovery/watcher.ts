@@ -7,7 +7,7 @@ import { LoopRegistry } from './loop.js';
 import type { LoopSubscriber, ResolutionLoop } from './loop.js';
 import { checkDuration, checkFamily, checkPort, checkProtocol, InvalidOptionError } from './options.js';
 import type { Peer, PeerChange } from './peer.js';
-import { createClient } from './resolve.js';
+import { createClient, kubernetesSourceOptions } from './resolve.js';
 import type { PeersOptions } from './resolve.js';
 import type { PeerSink, PeerSource } from './source.js';
 
@@ -202,15 +202,7 @@ class KubernetesSource implements PeerSource {
     const o = this.#options;
     this.#watch = new Watch(
       {
-        service: this.#service,
-        ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
-        port: checkPort(o.port),
-        protocol: checkProtocol(o.protocol),
-        family: checkFamily(o.family),
-        includeNotReady: o.includeNotReady ?? false,
-        ...(o.clusterDomain !== undefined ? { clusterDomain: o.clusterDomain } : {}),
-        ...(o.kubernetes !== undefined ? { kubernetes: o.kubernetes } : {}),
-        ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
+        ...kubernetesSourceOptions(this.#service, o),
         minBackoff: this.#intervals.minInterval,
         maxBackoff: this.#intervals.maxInterval,
       },

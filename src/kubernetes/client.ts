@@ -136,7 +136,7 @@ export class EndpointSliceClient {
       const headers: Record<string, string> = { accept: 'application/json' };
       const token = provider ? await provider.get() : null;
       if (token !== null) headers.authorization = `Bearer ${token}`;
-      const ctx = this.#context(verb, url, token);
+      const ctx = { ...this.#context(verb, url, token), tokenRetried: retried };
       let response: Dispatcher.ResponseData;
       try {
         response = await request(url, {
@@ -344,11 +344,6 @@ export class ListWatch {
   /** Counters, for tests and diagnostics. */
   get stats(): Readonly<ListWatchStats> {
     return { ...this.#stats };
-  }
-
-  /** Aborted by {@link close}. */
-  get signal(): AbortSignal {
-    return this.#abort.signal;
   }
 
   /** Starts the loop (once). */

@@ -78,6 +78,8 @@ export interface RequestContext {
   tokenSource: string | null;
   /** Where the CA came from, or null for the system CAs. */
   caSource: string | null;
+  /** True when this was the retry after a 401 with a freshly read token. */
+  tokenRetried?: boolean;
 }
 
 /** A Kubernetes `Status` object, as error answers and ERROR watch events carry it. */
@@ -118,7 +120,7 @@ export function httpError(status: number, statusObject: KubernetesStatus | null,
         KubernetesApiErrorCode.UNAUTHORIZED,
         `the Kubernetes API rejected the token (401 Unauthorized) on ${where}: ` +
           (ctx.tokenSource
-            ? `the token from ${ctx.tokenSource} is invalid or expired (it was re-read once and retried). `
+            ? `the token from ${ctx.tokenSource} is invalid or expired${ctx.tokenRetried ? ' (it was read again and retried once)' : ''}. `
             : 'no token was sent. ') +
           'Fix: mount a current service-account token (automountServiceAccountToken: true), or pass kubernetes.token / kubernetes.tokenFile',
         details,
@@ -131,8 +133,8 @@ export function httpError(status: number, statusObject: KubernetesStatus | null,
       return new KubernetesApiError(
         KubernetesApiErrorCode.FORBIDDEN,
         `the Kubernetes API forbids ${where} (403 Forbidden). Missing RBAC rule: ${RBAC_RULE} in namespace "${ctx.namespace}" for ${who}. ` +
-          `Fix: kubectl -n ${ctx.namespace} create role headless-sd --verb=list,watch --resource=endpointslices.discovery.k8s.io && ` +
-          `kubectl -n ${ctx.namespace} create rolebinding headless-sd --role=headless-sd ${binding}. Server said: ${said}`,
+          `Fix: kubectl -n ${ctx.namespace} create role headless-sd-endpointslices --verb=list,watch --resource=endpointslices.discovery.k8s.io && ` +
+          `kubectl -n ${ctx.namespace} create rolebinding headless-sd-endpointslices --role=headless-sd-endpointslices ${binding}. Server said: ${said}`,
         details,
       );
     }

@@ -181,6 +181,7 @@ export class EndpointSliceWatch {
   #agent: Agent | null = null;
   #client: EndpointSliceClient | null = null;
   #closed = false;
+  #started = false;
   readonly #onAbort = (): void => this.close();
 
   constructor(options: EndpointSliceWatchOptions, listener: KubernetesPeerListener) {
@@ -218,14 +219,10 @@ export class EndpointSliceWatch {
     return { ...this.#loop.stats, slicesRecomputed: this.#index?.recomputed ?? 0, slices: this.#index?.size ?? 0 };
   }
 
-  /** The per-slice peer index (null before the config is known). */
-  get index(): EndpointSliceIndex | null {
-    return this.#index;
-  }
-
-  /** Starts listing and watching. */
+  /** Starts listing and watching (once). */
   start(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#started) return;
+    this.#started = true;
     const signal = this.#options.signal;
     if (signal?.aborted) {
       this.close();

@@ -492,7 +492,7 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
 
   const write = (w: OpenWatch, line: string): void => {
     if (w.held) w.held.push(line);
-    else if (!w.res.writableEnded) w.res.write(line);
+    else if (!w.res.writableEnded && !w.res.destroyed) w.res.write(line);
   };
   const store = new SliceStore(cluster, max, options.historyLimit ?? 10_000, (event) => {
     for (const w of watches) {
@@ -600,7 +600,13 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
       reply(404, status(404, 'NotFound', 'the server could not find the requested resource', {}));
       return;
     }
-    const namespace = decodeURIComponent(m[1]!);
+    let namespace: string;
+    try {
+      namespace = decodeURIComponent(m[1]!);
+    } catch {
+      reply(400, status(400, 'BadRequest', `bad namespace in ${url.pathname}`));
+      return;
+    }
     const verb = watch ? 'watch' : 'list';
     if (req.method !== 'GET') {
       reply(405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
@@ -693,12 +699,22 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
       later(delayMs, () => {
         const held = w.held ?? [];
         w.held = null;
-        if (!res.writableEnded) for (const line of held) res.write(line);
+        if (!res.writableEnded && !res.destroyed) for (const line of held) res.write(line);
       });
     }
   };
 
-  const server: http.Server | https.Server = certs ? https.createServer({ key: certs.key, cert: certs.cert }, handle) : http.createServer(handle);
+  const guarded = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // A client gone mid-answer is normal here (faults, drops); it must not crash the test process.
+    res.on('error', () => {});
+    try {
+      handle(req, res);
+    } catch (err) {
+      if (!res.headersSent) sendJson(res, 500, status(500, 'InternalError', `fake API failure: ${(err as Error).message}`));
+      else res.destroy();
+    }
+  };
+  const server: http.Server | https.Server = certs ? https.createServer({ key: certs.key, cert: certs.cert }, guarded) : http.createServer(guarded);
   server.on(certs ? 'secureConnection' : 'connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
