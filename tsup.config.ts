@@ -11,7 +11,8 @@ const library: Options = {
 };
 
 export default defineConfig([
-  { ...library, format: ['esm'] },
+  // Splitting keeps the Kubernetes source (and undici) in its own chunk, loaded only when used.
+  { ...library, format: ['esm'], splitting: true },
   // p-retry is ESM only: the CommonJS build carries it inside, so `require('headless-sd')`
   // needs no require(esm) and prints no ExperimentalWarning on Node 20.
   { ...library, format: ['cjs'], noExternal: ['p-retry', 'is-network-error'] },
