@@ -4,6 +4,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { IpFamilies } from './testing/cluster.js';
 import { IP_FAMILIES, parsePodsSpec } from './testing/demo.js';
 import { serve } from './testing/serve.js';
+import { resolveCommand } from './cli/resolve.js';
+import { watchCommand } from './cli/watch.js';
 
 /** Where the CLI writes, and what stops a long-running subcommand. */
 export interface CliIo {
@@ -147,7 +149,7 @@ function processSignals(): { signal: AbortSignal; release: () => void } {
 }
 
 /** The bin's subcommands, in the order `--help` lists them. */
-export const subcommands: Subcommand[] = [serveCommand];
+export const subcommands: Subcommand[] = [resolveCommand, watchCommand, serveCommand];
 
 function globalHelp(): string {
   const width = Math.max(...subcommands.map((c) => c.name.length));

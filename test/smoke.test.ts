@@ -11,3 +11,13 @@ test('a StatefulSet of 3 gives pods web-0..2 behind its Service', async () => {
   web.scale(1);
   assert.deepEqual(cluster.endpoints('nginx').map((e) => e.hostname), ['web-0']);
 });
+
+test('getStatefulSet returns the handle statefulSet() made', async () => {
+  const cluster = await createTestCluster();
+  cluster.setService({ name: 'nginx' });
+  const web = cluster.statefulSet({ name: 'web', serviceName: 'nginx', replicas: 2 });
+  assert.equal(cluster.getStatefulSet('web'), web);
+  cluster.getStatefulSet('web')!.scale(4);
+  assert.equal(web.replicas, 4);
+  assert.equal(cluster.getStatefulSet('web', 'other'), undefined);
+});

@@ -70,12 +70,12 @@ export function exitCodeOf(err: unknown): ExitCodeValue {
 }
 
 /**
- * What the CLI prints on stderr for an error: `headless-sd: <message>` on one line, or,
- * with `debug`, the stack and each cause's stack after it.
+ * What the CLI prints on stderr for an error: `headless-sd: <message>` on one line (with
+ * `note` after it), then, with `debug`, the stack and each cause's stack.
  */
-export function formatError(err: unknown, debug = false): string {
+export function formatError(err: unknown, debug = false, note = ''): string {
   const message = err instanceof Error ? err.message : String(err);
-  const line = `headless-sd: ${oneLine(message)}\n`;
+  const line = `headless-sd: ${oneLine(message)}${note ? ` ${note}` : ''}\n`;
   if (!debug) return line;
   const parts = [line];
   const seen = new Set<unknown>();
@@ -89,7 +89,15 @@ export function formatError(err: unknown, debug = false): string {
   return parts.join('');
 }
 
-/** Newlines in a message would break the one-line contract: fold them. */
+/** Newlines in a message would break the one-line contract: fold them. Library hints name the CLI flag. */
 function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  return text
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\ballowEmpty: true\b/g, '--allow-empty')
+    .trim();
+}
+
+/** What the CLI prints for a {@link CliUsageError}: the same two lines the bin prints for a bad flag. */
+export function formatUsageError(command: string, err: Error): string {
+  return `headless-sd ${command}: ${oneLine(err.message)}\nRun 'headless-sd ${command} --help' for usage.\n`;
 }

@@ -128,3 +128,11 @@ export function formatPeersJson(peers: readonly Peer[]): string {
 export function formatChangeJson(change: PeerChange): string {
   return `${JSON.stringify({ peers: change.peers, added: change.added, removed: change.removed })}\n`;
 }
+
+/**
+ * Whether a command colors its stdout: `io.color` when the embedder set it, else
+ * {@link useColor} of process.stdout (where the bin's output goes).
+ */
+export function stdoutColor(io: { color?: boolean }): boolean {
+  return io.color ?? useColor(process.stdout);
+}

@@ -54,11 +54,29 @@ export function ordinalOf(name: string | null): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** First label of a host name. */
+const DOT = 46;
+const BACKSLASH = 92;
+
+/**
+ * First label of a host name. A label may hold an escaped dot (`we\.b-1`: DNS names are any
+ * bytes, and the DNS layer escapes them as dig does), which does not end it.
+ */
 export function firstLabel(host: string | null): string | null {
   if (host === null) return null;
-  const dot = host.indexOf('.');
-  return dot === -1 ? host : host.slice(0, dot);
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c === BACKSLASH) i++; // `\.`, `\\`, `\DDD`: the next character belongs to the label
+    else if (c === DOT) return host.slice(0, i);
+  }
+  return host;
+}
+
+/** `host` without its trailing dot; an escaped dot (`\.`) at the end is part of the last label and stays. */
+export function withoutTrailingDot(host: string): string {
+  if (!host.endsWith('.')) return host;
+  let slashes = 0;
+  for (let i = host.length - 2; i >= 0 && host.charCodeAt(i) === BACKSLASH; i--) slashes++;
+  return slashes % 2 === 0 ? host.slice(0, -1) : host;
 }
 
 /** What tells whether a peer is this process's own pod. */
@@ -90,7 +108,7 @@ export interface PeerInit {
 
 /** Builds a {@link Peer}: strips the host's trailing dot, derives name, family, ordinal and self. */
 export function makePeer(init: PeerInit, self: SelfIdentity): Peer {
-  const host = init.host === null ? null : init.host.replace(/\.$/, '').toLowerCase();
+  const host = init.host === null ? null : withoutTrailingDot(init.host).toLowerCase();
   const name = firstLabel(host);
   const address = init.address.toLowerCase();
   return {

@@ -164,7 +164,8 @@ function emptyServiceError(err: DnsError, service: string, port: string | number
 }
 
 async function srvPeers(client: DnsClient, name: string, family: Family, signal: AbortSignal | undefined): Promise<PeerInit[]> {
-  const records = await client.resolveSrv(name, signal ? { signal } : {});
+  // RFC 2782: a target of "." says the service is decidedly not available there: no peer, no lookup.
+  const records = (await client.resolveSrv(name, signal ? { signal } : {})).filter((srv) => srv.name !== '.' && srv.name !== '');
   const perTarget = await Promise.all(records.map((srv) => targetAddresses(client, srv, family, signal)));
   const out: PeerInit[] = [];
   records.forEach((srv, i) => {

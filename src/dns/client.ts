@@ -149,6 +149,17 @@ const MAX_TEMPLATES = 512;
 const Kind = { Query: 0, A: 1, Aaaa: 2, Srv: 3 } as const;
 type Kind = (typeof Kind)[keyof typeof Kind];
 
+/** The glue index keyed by canonical names, lists of names that differ only in case merged. */
+function foldGlue(glue: Map<string, SrvAddress[]>): Map<string, SrvAddress[]> {
+  const folded = new Map<string, SrvAddress[]>();
+  for (const [name, list] of glue) {
+    const key = canonicalName(name);
+    const seen = folded.get(key);
+    folded.set(key, seen === undefined ? list : [...seen, ...list]);
+  }
+  return folded;
+}
+
 /** node:dns names its calls queryA, queryAaaa, querySrv: errors say which call failed the same way. */
 function syscall(type: string): string {
   return `query${type.charAt(0)}${type.slice(1).toLowerCase()}`;
@@ -449,20 +460,26 @@ class Lookup implements Exchange, DeadlineNode {
 
   private settleSrv(res: DnsResponse): void {
     if (this.negative(res)) return;
-    // Index the glue once: one pass over the additional section, not one per target.
+    // Index the glue once: one pass over the additional section, not one per target. Keys are the
+    // names as decoded: with compression a glue owner is a pointer to its SRV target, so the decoder
+    // hands back the same string and no case folding is needed; other spellings are folded on a miss.
     const glue = new Map<string, SrvAddress[]>();
     for (const rec of res.additionals) {
       if (rec.type !== 'A' && rec.type !== 'AAAA') continue;
-      const key = canonicalName(rec.name);
-      let list = glue.get(key);
-      if (list === undefined) glue.set(key, (list = []));
+      let list = glue.get(rec.name);
+      if (list === undefined) glue.set(rec.name, (list = []));
       list.push({ address: rec.data, family: rec.type === 'A' ? 4 : 6, ttl: rec.ttl });
     }
+    let folded: Map<string, SrvAddress[]> | null = null;
     const out: SrvRecordWithAddresses[] = [];
     for (const rec of res.answers) {
       if (rec.type !== 'SRV') continue;
       const { target, port, priority, weight } = rec.data;
-      const addresses = glue.get(canonicalName(target));
+      let addresses = glue.get(target);
+      if (addresses === undefined && glue.size > 0) {
+        folded ??= foldGlue(glue);
+        addresses = folded.get(canonicalName(target));
+      }
       out.push({
         name: target,
         port,
@@ -553,8 +570,9 @@ class ClientCore {
   readonly udp: UdpTransport;
   readonly tcp: TcpTransport;
   private rotation = 0;
-  /** Encoded queries by type and name: a cache (bounded, cleared on close), not state. */
-  private readonly templates = new Map<string, Buffer>();
+  /** Encoded queries by type, then name: a cache (bounded, cleared on close), not state. */
+  private readonly templates = new Map<QueryType, Map<string, Buffer>>();
+  private templateCount = 0;
   /** Signals of lookups in flight, each with its one listener. */
   private readonly signals = new Map<AbortSignal, { lookups: Set<Lookup>; listener: () => void }>();
 
@@ -576,12 +594,18 @@ class ClientCore {
 
   /** A fresh copy of the query for (name, type): encoded once, then copied (IDs differ per copy). */
   encode(name: string, type: QueryType): Buffer {
-    const key = `${type} ${name}`;
-    let template = this.templates.get(key);
+    // Two levels, not a `${type} ${name}` key: no string is built and hashed per query.
+    let byName = this.templates.get(type);
+    if (byName === undefined) this.templates.set(type, (byName = new Map()));
+    let template = byName.get(name);
     if (template === undefined) {
+      if (this.templateCount >= MAX_TEMPLATES) {
+        this.clearCache();
+        this.templates.set(type, (byName = new Map()));
+      }
       template = encodeQuery(name, type, this.udpPayloadSize);
-      if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
-      this.templates.set(key, template);
+      byName.set(name, template);
+      this.templateCount++;
     }
     return Buffer.from(template);
   }
@@ -589,6 +613,7 @@ class ClientCore {
   /** Forgets the encoded query templates. */
   clearCache(): void {
     this.templates.clear();
+    this.templateCount = 0;
   }
 
   /**

@@ -386,10 +386,16 @@ function fullRcode(header: number, extended: number): Rcode {
 
 /** dns-packet's per-record codecs, exported by the package but absent from its type definitions. */
 interface DnsPacketCodecs {
-  answer: { decode(buf: Buffer, offset: number): DnsRecord & { extendedRcode?: number } };
+  answer: { decode(buf: Buffer, offset: number): DnsRecord };
   aaaa: { decode(buf: Buffer, offset: number): string };
 }
 const codecs = dnsPacket as unknown as DnsPacketCodecs;
+
+/**
+ * Scratch for the text of one name while it is decoded. {@link scanMessage} bounds a name to
+ * 254 octets on the wire, so its text fits. It holds nothing between calls (decoding is synchronous).
+ */
+const nameScratch = Buffer.allocUnsafe(256);
 
 /**
  * Reads the records of a message that {@link scanMessage} accepted. Names are decoded once per
@@ -402,40 +408,81 @@ class RecordReader {
   /** Offset just past the last name read, in the record that holds it. */
   private end = 0;
   off = HEADER_LENGTH;
+  /** High bits of the rcode from the first OPT record of the additional section (RFC 6891), or -1. */
+  extendedRcode = -1;
 
   constructor(private readonly buf: Buffer) {}
 
-  /** The name at `start` (labels, then a root or a pointer); sets {@link end}. */
+  /**
+   * The name at `start` (labels, then a root or a pointer); sets {@link end}. A name that is
+   * only a pointer (the owner of every record of a big answer) returns the string decoded before.
+   */
   private name(start: number): string {
     const buf = this.buf;
+    const first = buf[start]!;
+    if (first >= 0xc0) {
+      const target = ((first & 0x3f) << 8) | buf[start + 1]!;
+      const text = this.names.get(target) ?? this.decodeName(target);
+      this.end = start + 2;
+      return text;
+    }
+    return this.decodeName(start);
+  }
+
+  /**
+   * Decodes the name at `start` into one flat string and caches it by offset; sets {@link end}.
+   * The labels are copied, pointers followed, into a scratch buffer that becomes one string: one
+   * string made per name instead of one per label plus the joins (the cost that dominated decoding).
+   */
+  private decodeName(start: number): string {
+    const buf = this.buf;
+    const out = nameScratch;
     let off = start;
-    let text = '';
-    let suffix = '';
+    let n = 0;
+    let end = -1;
+    let high = 0;
     for (;;) {
       const len = buf[off]!;
       if (len === 0) {
-        this.end = off + 1;
+        if (end === -1) end = off + 1;
         break;
       }
       if (len >= 0xc0) {
-        this.end = off + 2;
-        const target = ((len & 0x3f) << 8) | buf[off + 1]!;
-        const cached = this.names.get(target);
-        if (cached !== undefined) suffix = cached;
-        else {
-          const end = this.end;
-          suffix = this.name(target);
-          this.end = end;
-        }
-        break;
+        if (end === -1) end = off + 2;
+        off = ((len & 0x3f) << 8) | buf[off + 1]!;
+        continue;
       }
-      const label = buf.toString('utf8', off + 1, off + 1 + len);
-      text = text === '' ? label : `${text}.${label}`;
+      if (n > 0) out[n++] = 0x2e;
+      for (let i = off + 1, last = off + 1 + len; i < last; i++) {
+        const c = buf[i]!;
+        high |= c;
+        out[n++] = c;
+      }
       off += 1 + len;
     }
-    const full = suffix === '' ? text : text === '' ? suffix : `${text}.${suffix}`;
-    this.names.set(start, full);
-    return full;
+    this.end = end;
+    // ASCII reads the same in latin1 and UTF-8; other bytes go label by label, as dns-packet reads them.
+    const text = high < 0x80 ? out.toString('latin1', 0, n) : this.utf8Name(start);
+    this.names.set(start, text);
+    return text;
+  }
+
+  /** The name at `start` with each label read as UTF-8 (dns-packet's way), joined with dots. */
+  private utf8Name(start: number): string {
+    const buf = this.buf;
+    const labels: string[] = [];
+    let off = start;
+    for (;;) {
+      const len = buf[off]!;
+      if (len === 0) break;
+      if (len >= 0xc0) {
+        off = ((len & 0x3f) << 8) | buf[off + 1]!;
+        continue;
+      }
+      labels.push(buf.toString('utf8', off + 1, off + 1 + len));
+      off += 1 + len;
+    }
+    return labels.join('.');
   }
 
   /** A name in dns-packet's form: the root is '.'. */
@@ -450,11 +497,25 @@ class RecordReader {
 
   records(count: number): DnsRecord[] {
     const out = new Array<DnsRecord>(count);
-    for (let i = 0; i < count; i++) out[i] = this.record();
+    for (let i = 0; i < count; i++) out[i] = this.record(false)!;
     return out;
   }
 
-  private record(): DnsRecord {
+  /**
+   * Records of the additional section without the OPT pseudo-record: EDNS signalling, not data.
+   * The first OPT's extended rcode goes to {@link extendedRcode}.
+   */
+  additionals(count: number): DnsRecord[] {
+    const out: DnsRecord[] = [];
+    for (let i = 0; i < count; i++) {
+      const rec = this.record(true);
+      if (rec !== null) out.push(rec);
+    }
+    return out;
+  }
+
+  /** The next record; null for an OPT record when `skipOpt` (read without dns-packet). */
+  private record(skipOpt: boolean): DnsRecord | null {
     const buf = this.buf;
     const start = this.off;
     const name = this.outName(start);
@@ -463,6 +524,11 @@ class RecordReader {
     const klass = u16(buf, off + 2);
     const rd = off + 10;
     this.off = rd + u16(buf, off + 8);
+    if (type === 41 && skipOpt) {
+      // OPT's TTL field: extended rcode, version, flags.
+      if (this.extendedRcode === -1) this.extendedRcode = buf[off + 4]!;
+      return null;
+    }
     if (klass === 1) {
       const ttl = buf.readUInt32BE(off + 4);
       switch (type) {
@@ -497,24 +563,16 @@ export function decodeResponse(buf: Buffer): DecodedResponse {
   let answers: DnsRecord[];
   let authorities: DnsRecord[];
   let additionals: DnsRecord[];
+  let extended: number;
   try {
     const reader = new RecordReader(buf);
     reader.skipQuestions(u16(buf, 4));
     answers = reader.records(u16(buf, 6));
     authorities = reader.records(u16(buf, 8));
-    additionals = reader.records(u16(buf, 10));
+    additionals = reader.additionals(u16(buf, 10));
+    extended = Math.max(0, reader.extendedRcode);
   } catch (err) {
     throw new DnsError(DnsErrorCode.BADRESP, `bad DNS response: ${(err as Error).message}`, { cause: err });
-  }
-  let extended = 0;
-  // The OPT pseudo-record is EDNS signalling, not data: take its extended rcode and drop it.
-  for (let i = 0; i < additionals.length; i++) {
-    const rec = additionals[i] as { type: string; extendedRcode?: number };
-    if (rec.type === 'OPT') {
-      extended = rec.extendedRcode ?? 0;
-      additionals = additionals.filter((r) => (r.type as string) !== 'OPT');
-      break;
-    }
   }
   return {
     id: u16(buf, 0),

@@ -12,29 +12,31 @@ export const MAX_LABEL_LENGTH = 63;
  * The root name `.` returns ''.
  */
 export function checkName(name: string, rrtype?: string): string {
-  const bad = (why: string): never => {
-    throw new DnsError(DnsErrorCode.BADNAME, `invalid DNS name ${JSON.stringify(name)}: ${why}`, {
-      hostname: name,
-      rrtype,
-    });
-  };
-  if (typeof name !== 'string') bad('not a string');
+  if (typeof name !== 'string') throw badName(name, rrtype, 'not a string');
   if (name === '.') return '';
   const bare = name.endsWith('.') ? name.slice(0, -1) : name;
-  if (bare.length === 0) bad('empty name');
-  if (bare.length > MAX_NAME_LENGTH) bad(`longer than ${MAX_NAME_LENGTH} octets`);
+  if (bare.length === 0) throw badName(name, rrtype, 'empty name');
+  if (bare.length > MAX_NAME_LENGTH) throw badName(name, rrtype, `longer than ${MAX_NAME_LENGTH} octets`);
   // eslint-disable-next-line no-control-regex
-  if (/[^\x21-\x7e]/.test(bare)) bad('only printable ASCII is allowed (use punycode for IDNs)');
+  if (/[^\x21-\x7e]/.test(bare)) throw badName(name, rrtype, 'only printable ASCII is allowed (use punycode for IDNs)');
   let start = 0;
   for (;;) {
     const dot = bare.indexOf('.', start);
     const end = dot === -1 ? bare.length : dot;
-    if (end === start) bad('empty label');
-    if (end - start > MAX_LABEL_LENGTH) bad(`label longer than ${MAX_LABEL_LENGTH} octets`);
+    if (end === start) throw badName(name, rrtype, 'empty label');
+    if (end - start > MAX_LABEL_LENGTH) throw badName(name, rrtype, `label longer than ${MAX_LABEL_LENGTH} octets`);
     if (dot === -1) break;
     start = dot + 1;
   }
   return bare;
+}
+
+/** The EBADNAME error of {@link checkName} (a function, not a closure made on every call). */
+function badName(name: unknown, rrtype: string | undefined, why: string): DnsError {
+  return new DnsError(DnsErrorCode.BADNAME, `invalid DNS name ${JSON.stringify(name)}: ${why}`, {
+    hostname: name as string,
+    rrtype,
+  });
 }
 
 /** Lower-case form used to compare names (DNS names compare case-insensitively, ASCII only). */

@@ -136,7 +136,7 @@ export class TestCluster extends EventEmitter {
   readonly #namespaces = new Set<string>(['default', 'kube-system']);
   readonly #services = new Map<string, Service>();
   readonly #pods = new Map<string, Pod>();
-  readonly #statefulSets = new Map<string, { spec: StatefulSetSpec; replicas: number }>();
+  readonly #statefulSets = new Map<string, StatefulSet>();
 
   constructor(options: TestClusterOptions = {}) {
     super();
@@ -244,7 +244,6 @@ export class TestCluster extends EventEmitter {
     const namespace = spec.namespace ?? 'default';
     const id = key(namespace, spec.name);
     const state = { spec: { ...spec, namespace }, replicas: 0 };
-    this.#statefulSets.set(id, state);
     this.#namespaces.add(namespace);
     const cluster = this;
     const set: StatefulSet = {
@@ -259,8 +258,14 @@ export class TestCluster extends EventEmitter {
       },
       scale: (replicas: number) => this.#scale(state, replicas),
     };
+    this.#statefulSets.set(id, set);
     this.#scale(state, spec.replicas);
     return set;
+  }
+
+  /** A StatefulSet made by {@link statefulSet}, or undefined. */
+  getStatefulSet(name: string, namespace = 'default'): StatefulSet | undefined {
+    return this.#statefulSets.get(key(namespace, name));
   }
 
   /** The endpoints of a Service: every pod in its namespace whose labels match its selector. */
