@@ -262,7 +262,8 @@ class Lookup implements Exchange, DeadlineNode {
     this.send(this.core.tcpAlways ? 'tcp' : 'udp');
   }
 
-  private send(via: 'udp' | 'tcp'): void {
+  /** Sends on `via` and arms the try's deadline `ms` from now (default: a whole timeout). */
+  private send(via: 'udp' | 'tcp', ms = this.core.timeout): void {
     const core = this.core;
     this.via = via;
     core.counters.queries++;
@@ -272,7 +273,7 @@ class Lookup implements Exchange, DeadlineNode {
     } else {
       core.udp.send(this);
     }
-    core.deadlines.add(this, core.timeout);
+    core.deadlines.add(this, Math.max(1, ms));
     this.traced = tracing();
     if (this.traced) this.traceStart();
   }
@@ -286,7 +287,9 @@ class Lookup implements Exchange, DeadlineNode {
     if (via === 'udp' && isTruncated(msg)) {
       core.counters.truncated++;
       if (this.traced) this.traceEnd(null, null, true);
-      this.send('tcp');
+      // The retry over TCP is part of this try: it gets what is left of the try's time, so that a
+      // lookup fails within timeout x attempts even when the UDP answer came late and truncated.
+      this.send('tcp', this.deadline - performance.now());
       return;
     }
     let decoded;
@@ -443,8 +446,19 @@ class Lookup implements Exchange, DeadlineNode {
     return `server ${res.server}: ${what}${tried}`;
   }
 
+  /**
+   * resolve4/6/Srv give whole record sets: an answer still truncated over TCP lost records, and a
+   * partial set must not pass for the whole one (a watcher would drop the peers cut off).
+   */
+  private incomplete(res: DnsResponse): boolean {
+    if (!res.truncated) return false;
+    const detail = `the answer was truncated even over TCP (${res.answers.length} records kept): the record set is incomplete, more than a 65,535-byte message holds`;
+    this.finishError(DnsErrorCode.BADRESP, this.negativeDetail(res, detail), undefined, res);
+    return true;
+  }
+
   private settleAddresses(res: DnsResponse): void {
-    if (this.negative(res)) return;
+    if (this.negative(res) || this.incomplete(res)) return;
     const want = this.type;
     const out: (string | RecordWithTtl)[] = [];
     for (const rec of res.answers) {
@@ -459,7 +473,7 @@ class Lookup implements Exchange, DeadlineNode {
   }
 
   private settleSrv(res: DnsResponse): void {
-    if (this.negative(res)) return;
+    if (this.negative(res) || this.incomplete(res)) return;
     // Index the glue once: one pass over the additional section, not one per target. Keys are the
     // names as decoded: with compression a glue owner is a pointer to its SRV target, so the decoder
     // hands back the same string and no case folding is needed; other spellings are folded on a miss.

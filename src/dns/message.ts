@@ -5,6 +5,8 @@
  * sizes), so a hostile packet costs bounded work and fails with one error, `EBADRESP`; then it
  * reads A, AAAA, SRV, CNAME, PTR and NS itself with one name cache per message, which makes a
  * 1,000-record answer several times cheaper than decoding every owner name again.
+ * Names come out in presentation form (`\.`, `\\`, `\DDD` for odd bytes, as dig prints them), and a
+ * TTL with its high bit set reads as 0 (RFC 2181 8).
  */
 import dnsPacket from 'dns-packet';
 import { DnsError, DnsErrorCode } from './errors.js';
@@ -152,6 +154,10 @@ const HEADER_LENGTH = 12;
 const MAX_POINTER_HOPS = 127;
 /** dns-packet's own bound on a decoded name (sum of label lengths + 1 each). */
 const MAX_NAME_WIRE = 254;
+/** RFC 2181 8: a TTL is 31 bits; one with the most significant bit set is read as 0. */
+const MAX_TTL = 0x7fffffff;
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
 
 /** Smallest payload that carries an OPT record; 512 means plain DNS without EDNS. */
 export const PLAIN_DNS_PAYLOAD = 512;
@@ -289,6 +295,18 @@ function scanRdata(buf: Uint8Array, type: number, off: number, end: number): voi
     case 33: // SRV
       if (rdlen < 7 || scanName(buf, off + 6, end) !== end) bad('bad SRV record');
       return;
+    // dns-packet decodes the names in these three itself, following pointers without a hop limit:
+    // unchecked, one 64 KB answer naming the end of a long pointer chain 2,000 times costs quadratic work.
+    case 17: // RP: mailbox and TXT domain names
+      if (scanName(buf, scanName(buf, off, end), end) !== end) bad('bad RP record');
+      return;
+    case 46: // RRSIG: 18 fixed bytes, the signer's name, the signature
+      if (rdlen < 19) bad('bad RRSIG record');
+      scanName(buf, off + 18, end);
+      return;
+    case 47: // NSEC: the next name, then the type bitmap
+      scanName(buf, off, end);
+      return;
     case 6: {
       // SOA
       const o = scanName(buf, scanName(buf, off, end), end);
@@ -384,12 +402,27 @@ function fullRcode(header: number, extended: number): Rcode {
   }
 }
 
+/** One label with `.` and `\` escaped and bytes outside printable ASCII as `\DDD`. */
+function escapedLabel(buf: Buffer, start: number, end: number): string {
+  let out = '';
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c <= 0x20 || c >= 0x7f) out += `\\${String(c).padStart(3, '0')}`;
+    else if (c === DOT || c === BACKSLASH) out += `\\${String.fromCharCode(c)}`;
+    else out += String.fromCharCode(c);
+  }
+  return out;
+}
+
 /** dns-packet's per-record codecs, exported by the package but absent from its type definitions. */
 interface DnsPacketCodecs {
   answer: { decode(buf: Buffer, offset: number): DnsRecord };
   aaaa: { decode(buf: Buffer, offset: number): string };
 }
 const codecs = dnsPacket as unknown as DnsPacketCodecs;
+
+/** 1 for the bytes a name cannot show as themselves: outside printable ASCII, `.` and `\`. */
+const NEEDS_ESCAPE = new Uint8Array(256).map((_, c) => (c <= 0x20 || c >= 0x7f || c === DOT || c === BACKSLASH ? 1 : 0));
 
 /**
  * Scratch for the text of one name while it is decoded. {@link scanMessage} bounds a name to
@@ -440,7 +473,7 @@ class RecordReader {
     let off = start;
     let n = 0;
     let end = -1;
-    let high = 0;
+    let odd = 0;
     for (;;) {
       const len = buf[off]!;
       if (len === 0) {
@@ -455,20 +488,23 @@ class RecordReader {
       if (n > 0) out[n++] = 0x2e;
       for (let i = off + 1, last = off + 1 + len; i < last; i++) {
         const c = buf[i]!;
-        high |= c;
+        odd |= NEEDS_ESCAPE[c]!; // a table load, not four compares per byte (this loop is the hot one)
         out[n++] = c;
       }
       off += 1 + len;
     }
     this.end = end;
-    // ASCII reads the same in latin1 and UTF-8; other bytes go label by label, as dns-packet reads them.
-    const text = high < 0x80 ? out.toString('latin1', 0, n) : this.utf8Name(start);
+    // Printable ASCII is its own text; a name with other bytes is escaped label by label.
+    const text = odd !== 0 ? this.escapedName(start) : out.toString('latin1', 0, n);
     this.names.set(start, text);
     return text;
   }
 
-  /** The name at `start` with each label read as UTF-8 (dns-packet's way), joined with dots. */
-  private utf8Name(start: number): string {
+  /**
+   * The name at `start` in presentation form (RFC 1035 5.1, as dig and node:dns's c-ares print it):
+   * `.` and `\` escaped, bytes outside printable ASCII as `\DDD`. A label `a.b` never reads as two.
+   */
+  private escapedName(start: number): string {
     const buf = this.buf;
     const labels: string[] = [];
     let off = start;
@@ -479,7 +515,7 @@ class RecordReader {
         off = ((len & 0x3f) << 8) | buf[off + 1]!;
         continue;
       }
-      labels.push(buf.toString('utf8', off + 1, off + 1 + len));
+      labels.push(escapedLabel(buf, off + 1, off + 1 + len));
       off += 1 + len;
     }
     return labels.join('.');
@@ -530,7 +566,8 @@ class RecordReader {
       return null;
     }
     if (klass === 1) {
-      const ttl = buf.readUInt32BE(off + 4);
+      const raw = buf.readUInt32BE(off + 4);
+      const ttl = raw > MAX_TTL ? 0 : raw;
       switch (type) {
         case 1:
           return { name, type: 'A', ttl, class: 'IN', data: `${buf[rd]}.${buf[rd + 1]}.${buf[rd + 2]}.${buf[rd + 3]}` };
@@ -550,7 +587,9 @@ class RecordReader {
           break;
       }
     }
-    return codecs.answer.decode(buf, start);
+    const rec = codecs.answer.decode(buf, start);
+    if (rec.ttl > MAX_TTL) rec.ttl = 0;
+    return rec;
   }
 }
 
