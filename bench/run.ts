@@ -1,0 +1,117 @@
+/**
+ * `npm run bench`: headless-sd's DnsClient against node:dns and dns-socket on one knotd, in one
+ * run; dnsperf for the server's ceiling; then the Kubernetes API source. Prints a table and
+ * writes bench/results.json (figures, ratios, targets, Node version, cores, date).
+ *
+ * Environment: BENCH_ROUNDS (default 7), BENCH_ROUND_MS (1000), BENCH_WARMUP_MS (300),
+ * BENCH_NO_PIN=1 to run without CPU pinning.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, platform, arch } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { runApiBench } from './api.ts';
+import { runDnsBench } from './dns.ts';
+import { runDnsperf, type DnsperfResult } from './dnsperf.ts';
+import { canPin, pin, startBenchKnot } from './knot.ts';
+import type { Summary } from './measure.ts';
+import { apiTable, dnsTable, ratios, targetLines, targets } from './report.ts';
+import { benchZone, NAMES } from './zone.ts';
+
+const env = (name: string, fallback: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+
+const settings = {
+  rounds: env('BENCH_ROUNDS', 7),
+  roundMs: env('BENCH_ROUND_MS', 1000),
+  warmupMs: env('BENCH_WARMUP_MS', 300),
+};
+/** knotd's threads: one answers UDP, one TCP; zone loading is done before we measure. */
+const KNOT_WORKERS = { udpWorkers: 1, tcpWorkers: 1, backgroundWorkers: 1 };
+
+function knotVersion(): string {
+  const r = spawnSync('knotd', ['--version'], { encoding: 'utf8' });
+  return /version\s+(\S+)/.exec(r.stdout ?? '')?.[1] ?? 'unknown';
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const cores = cpus().length;
+  // Two cores or more: the server gets core 1, this process (all three clients) and dnsperf core 0.
+  const pinned = process.env.BENCH_NO_PIN !== '1' && cores >= 2 && canPin() && pin(process.pid, '0');
+  const log = (line: string): void => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}`);
+  log(`Node ${process.version}, ${cores} cores, ${pinned ? 'knotd pinned to CPU 1, clients to CPU 0' : 'no CPU pinning'}`);
+
+  const knot = await startBenchKnot({ zones: [benchZone()], ...KNOT_WORKERS, cpus: pinned ? '1' : null });
+  let dns;
+  let perf: DnsperfResult | null = null;
+  try {
+    dns = await runDnsBench(knot.servers, settings, log);
+    log('5. dnsperf on the same SRV query');
+    try {
+      perf = await runDnsperf({
+        host: knot.host,
+        port: knot.port,
+        name: NAMES.smallSrv,
+        type: 'SRV',
+        inflight: 64,
+        seconds: 3,
+        rounds: 3,
+        cpus: pinned ? '0' : null,
+      });
+    } catch (err) {
+      log(`dnsperf failed, no ceiling: ${(err as Error).message}`);
+    }
+  } finally {
+    await knot.close();
+  }
+  log('6. Kubernetes API source');
+  const api = await runApiBench({ rounds: settings.rounds, changes: 24 });
+
+  const r = ratios(dns, perf);
+  const ts = targets(r);
+  const results = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${platform()} ${arch()}`,
+    cores,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    setup: {
+      server: `knotd ${knotVersion()} on 127.0.0.1`,
+      knot: { ...KNOT_WORKERS, udpMaxPayload: 1232 },
+      pinning: pinned ? { server: 'CPU 1 (taskset -c 1 knotd)', clients: 'CPU 0 (taskset -a -p 0 <bench pid>; dnsperf with taskset -c 0)' } : null,
+      ...settings,
+      timing: 'closed loop: `concurrency` callers each await one call after another; the median of the rounds is reported',
+    },
+    dns,
+    dnsperf: perf,
+    api,
+    ratios: r,
+    targets: ts,
+    seconds: (Date.now() - started) / 1000,
+  };
+  const file = fileURLToPath(new URL('./results.json', import.meta.url));
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+
+  console.log(`\nheadless-sd benchmarks, ${results.date}`);
+  console.log(`Node ${results.node}, ${results.platform}, ${cores} cores (${results.cpu}); ${results.setup.server}, ${pinned ? 'server on CPU 1, clients on CPU 0' : 'unpinned'}`);
+  console.log(`${settings.rounds} rounds of ${settings.roundMs} ms per client after ${settings.warmupMs} ms warm-up, interleaved; medians\n`);
+  console.log(dnsTable(dns, perf));
+  console.log('');
+  console.log(apiTable(api));
+  console.log('\nTargets');
+  console.log(targetLines(ts));
+  console.log(`\nwrote ${file} in ${results.seconds.toFixed(0)} s`);
+  for (const [scenario, byClient] of Object.entries(dns) as [string, Record<string, Summary>][]) {
+    for (const [name, s] of Object.entries(byClient)) {
+      if (s.errors > 0) console.log(`warning: ${scenario}: ${name} had ${s.errors} errors (${s.firstError})`);
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
