@@ -9,6 +9,7 @@ import { DnsError } from '../../src/dns/errors.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
 import { frame, rawServerPair, type RawTcpConnection } from '../helpers/raw-servers.ts';
 import { answerA, RESPONSE_FLAGS } from '../helpers/wire-builder.ts';
+import { rejectsWithDnsError as rejects } from '../helpers/dns-assert.ts';
 
 const NAME = 'big.default.svc.cluster.local';
 const THOUSAND = Array.from({ length: 1000 }, (_, i) => `10.2.${i >> 8}.${i & 255}`);
@@ -20,18 +21,6 @@ function client(servers: string[], options: DnsClientOptions = {}): DnsClient {
 /** UDP always answers TC with no records; TCP runs `tcp`. */
 function truncatingPair(tcp: (query: Buffer, conn: RawTcpConnection) => void) {
   return rawServerPair((q, reply) => reply.send(answerA(q.msg, [], { flags: RESPONSE_FLAGS | 0x0200 })), tcp);
-}
-
-async function rejects(promise: Promise<unknown>, code: string, message?: RegExp): Promise<DnsError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof DnsError, `not a DnsError: ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 describe('DnsClient over TCP', () => {

@@ -11,6 +11,7 @@ import { DnsError } from '../../src/dns/errors.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
 import { deadUdpPort, rawUdpServer, type RawUdpServer } from '../helpers/raw-servers.ts';
 import { answerA, buildResponse, readQuestion } from '../helpers/wire-builder.ts';
+import { rejectsWithDnsError as rejects } from '../helpers/dns-assert.ts';
 
 const NAME = 'nginx.default.svc.cluster.local';
 
@@ -21,18 +22,6 @@ function client(servers: string[], options: DnsClientOptions = {}): DnsClient {
 /** Answers every query with A 10.0.0.1 (or what `ips` gives for the name). */
 function answering(ips: (name: string) => string[] = () => ['10.0.0.1']): Promise<RawUdpServer> {
   return rawUdpServer((q, reply) => reply.send(answerA(q.msg, ips(readQuestion(q.msg).name))));
-}
-
-async function rejects(promise: Promise<unknown>, code: string, message?: RegExp): Promise<DnsError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof DnsError, `not a DnsError: ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (message) assert.match(err.message, message);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 describe('DnsClient over UDP', () => {

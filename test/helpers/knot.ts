@@ -25,13 +25,24 @@ export interface KnotOptions {
   udpMaxPayload?: number;
   /** How long to wait for knotd to answer (ms, default 10,000). */
   startTimeout?: number;
+  /** knotd `udp-workers`, `tcp-workers`, `background-workers` (default 1 each). */
+  udpWorkers?: number;
+  tcpWorkers?: number;
+  backgroundWorkers?: number;
+  /** knotd `tcp-idle-timeout` in seconds (default 10). */
+  tcpIdleTimeout?: number;
+  /** CPU list for `taskset -c` (e.g. `'1'`, no root needed), so benchmarks give knotd a core of its own. */
+  cpus?: string | null;
 }
 
 /** A running knotd. */
 export interface KnotServer {
   /** `['127.0.0.1:PORT']`, ready for `new DnsClient({ servers })`. */
   servers: string[];
+  host: string;
   port: number;
+  /** knotd's pid (taskset's, which execs knotd, when pinned). */
+  pid: number;
   /** Kills knotd and removes its temp dir. */
   close(): Promise<void>;
 }
@@ -56,11 +67,12 @@ function knotConf(dir: string, port: number, options: KnotOptions): string {
   return `server:
     rundir: "${dir}"
     listen: 127.0.0.1@${port}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
+    udp-workers: ${options.udpWorkers ?? 1}
+    tcp-workers: ${options.tcpWorkers ?? 1}
+    background-workers: ${options.backgroundWorkers ?? 1}
     udp-max-payload: ${options.udpMaxPayload ?? 1232}
-    tcp-idle-timeout: 10
+    tcp-idle-timeout: ${options.tcpIdleTimeout ?? 10}
+    tcp-max-clients: 1024
 control:
     listen: "${join(dir, 'knot.sock')}"
 database:
@@ -139,7 +151,8 @@ export async function startKnot(options: KnotOptions): Promise<KnotServer> {
       const port = await freePort();
       const conf = join(dir, 'knot.conf');
       await writeFile(conf, knotConf(dir, port, options));
-      const child = spawn('knotd', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const [cmd, args] = options.cpus ? ['taskset', ['-c', options.cpus, 'knotd', '-c', conf]] : ['knotd', ['-c', conf]];
+      const child = spawn(cmd as string, args as string[], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       let spawnError: Error | null = null;
       child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -149,7 +162,9 @@ export async function startKnot(options: KnotOptions): Promise<KnotServer> {
         if (await probe(port, origin, 100)) {
           return {
             servers: [`127.0.0.1:${port}`],
+            host: '127.0.0.1',
             port,
+            pid: child.pid!,
             async close() {
               if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
               await exited(child);

@@ -12,6 +12,7 @@ import { frame, rawServerPair, type RawServerPair } from '../helpers/raw-servers
 import { aRdata, pointer, readQuestion, RESPONSE_FLAGS, srvRdata, wireName } from '../helpers/wire-builder.ts';
 import { chain, fullMessage, quadratic, rawName, recordsStart, response, rr } from './packets.ts';
 import { record, recorded } from './support.ts';
+import { rejectsWithDnsError as rejectsWith } from '../helpers/dns-assert.ts';
 
 const SERVICE = 'nginx.default.svc.cluster.local';
 const SRV_NAME = `_web._tcp.${SERVICE}`;
@@ -49,17 +50,6 @@ async function withClient(fn: (c: DnsClient) => Promise<void>): Promise<void> {
     client.close();
   }
   await assertNoLeaks(before);
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<DnsError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof DnsError, `not a DnsError: ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 const truncated = (query: Buffer): Buffer => response(query, [], [0, 0, 0], RESPONSE_FLAGS | 0x0200);
