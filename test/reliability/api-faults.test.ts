@@ -6,11 +6,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { peers, watchPeers } from '../../src/index.ts';
-import type { Peer, PeerChange } from '../../src/index.ts';
+import type { Peer } from '../../src/index.ts';
 import { KubernetesApiError } from '../../src/kubernetes/errors.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
 import { apiFixture, type ApiFixture } from '../kubernetes/fixture.ts';
-import { assertWithinBound, lookupBound, record, recorded, tally } from './support.ts';
+import { assertRecoversWithScaleUp, assertWithinBound, logWatcher, lookupBound, record, recorded, tally } from './support.ts';
 
 const TIMEOUT = 400;
 const MIN_INTERVAL = 50;
@@ -108,10 +108,8 @@ describe('Kubernetes API fault matrix', () => {
         record('faults (API)', `${c.name} / peers()`, `${code} in ${elapsed.toFixed(0)} ms (bound ${lookupBound(TIMEOUT, 1)} ms); right set after`);
 
         const watcher = watchPeers('nginx', { ...options, minInterval: MIN_INTERVAL, maxInterval: 300 });
-        const changes: PeerChange[] = [];
-        const errors: Error[] = [];
-        watcher.on('change', (ch) => changes.push(ch));
-        watcher.on('error', (e) => errors.push(e));
+        const log = logWatcher(watcher);
+        const { changes, errors } = log;
         try {
           assert.deepEqual(keys(await watcher.ready), expected);
           await until(() => changes.length === 1, 'the initial change');
@@ -132,11 +130,7 @@ describe('Kubernetes API fault matrix', () => {
           assert.ok(requests <= most, `${requests} requests in ${window.toFixed(0)} ms: more than ${most}, the retries do not back off`);
           const errorCodes = tally(errors.map((e) => (e as KubernetesApiError).code));
           await (c.clear ?? ((x: ApiFixture) => x.api.clearFaults()))(f);
-          f.set.scale(4);
-          await until(() => watcher.peers.length === 4, 'the watcher sees the 4th pod after the fault');
-          assert.equal(changes.length, 2);
-          assert.deepEqual(changes[1]!.added.map((p) => p.name), ['web-3']);
-          assert.deepEqual(changes[1]!.removed, []);
+          await assertRecoversWithScaleUp(f.set, watcher, log, 'web-3');
           record('faults (API)', `${c.name} / watcher`, `set kept, errors: ${errorCodes}; ${requests} requests in ${window.toFixed(0)} ms (backoff); recovered (scale 3 -> 4 seen)`);
         } finally {
           watcher.close();

@@ -10,7 +10,7 @@ import type { Peer, PeerChange } from '../../src/index.ts';
 import { nginxFixture } from '../helpers/fixtures.ts';
 import type { NginxFixture } from '../helpers/fixtures.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
-import { assertWithinBound, lookupBound, record, recorded, tally } from './support.ts';
+import { assertRecoversWithScaleUp, assertWithinBound, logWatcher, lookupBound, record, recorded, tally } from './support.ts';
 
 const TIMEOUT = 150;
 const ATTEMPTS = 3;
@@ -105,10 +105,8 @@ describe('DNS fault matrix', () => {
 
         // A watcher under the same fault.
         const watcher = watchPeers('nginx', { ...options, timeout: 100, attempts: 1, minInterval: 30, maxInterval: 200 });
-        const changes: PeerChange[] = [];
-        const errors: Error[] = [];
-        watcher.on('change', (ch) => changes.push(ch));
-        watcher.on('error', (e) => errors.push(e));
+        const log = logWatcher(watcher);
+        const { changes, errors } = log;
         try {
           assert.deepEqual(keys(await watcher.ready), expected);
           await until(() => changes.length === 1, 'the initial change');
@@ -121,11 +119,7 @@ describe('DNS fault matrix', () => {
           assert.equal(changes.length, 1, 'no change event under the fault');
           const errorCodes = tally(errors.map((e) => (e as DnsError).code));
           await (c.clear ?? ((x: NginxFixture) => x.dns.clearFaults()))(f);
-          f.set.scale(4);
-          await until(() => watcher.peers.length === 4, 'the watcher sees the 4th pod after the fault');
-          assert.equal(changes.length, 2);
-          assert.deepEqual(changes[1]!.added.map((p) => p.name), ['nginx-3']);
-          assert.deepEqual(changes[1]!.removed, []);
+          await assertRecoversWithScaleUp(f.set, watcher, log, 'nginx-3');
           record('faults (DNS)', `${c.name} / watcher`, `set kept, errors: ${errorCodes}; recovered (scale 3 -> 4 seen)`);
         } finally {
           watcher.close();

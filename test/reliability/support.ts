@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { PeerChange, PeerWatcher } from '../../src/index.ts';
+import type { StatefulSet } from '../../src/testing/index.ts';
+import { until } from '../helpers/handles.ts';
 
 /** One line of the summary table. */
 export interface SummaryRow {
@@ -142,4 +145,30 @@ export function recorded<A extends unknown[]>(section: string, item: string, fn:
       throw err;
     }
   };
+}
+
+/** What a watcher emitted, as the fault tests check it. */
+export interface WatcherLog {
+  changes: PeerChange[];
+  errors: Error[];
+}
+
+/** Records a watcher's `change` and `error` events. */
+export function logWatcher(watcher: PeerWatcher): WatcherLog {
+  const log: WatcherLog = { changes: [], errors: [] };
+  watcher.on('change', (change) => log.changes.push(change));
+  watcher.on('error', (error) => log.errors.push(error));
+  return log;
+}
+
+/**
+ * After a fault is cleared: scales the StatefulSet from 3 to 4 and asserts the watcher sees
+ * exactly one more change, adding `newPod` and removing nothing.
+ */
+export async function assertRecoversWithScaleUp(set: StatefulSet, watcher: PeerWatcher, log: WatcherLog, newPod: string): Promise<void> {
+  set.scale(4);
+  await until(() => watcher.peers.length === 4, 'the watcher sees the 4th pod after the fault');
+  assert.equal(log.changes.length, 2);
+  assert.deepEqual(log.changes[1]!.added.map((p) => p.name), [newPod]);
+  assert.deepEqual(log.changes[1]!.removed, []);
 }
