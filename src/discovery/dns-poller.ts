@@ -1,8 +1,8 @@
 import pRetry from 'p-retry';
 import type { DnsClient } from '../dns/client.js';
 import { DnsErrorCode, isDnsError } from '../dns/errors.js';
-import { resolvePeers } from './resolve.js';
-import type { PeersOptions } from './resolve.js';
+import { planResolution, resolvePeers } from './resolve.js';
+import type { PeersOptions, ResolutionPlan } from './resolve.js';
 import type { PeerSink, PeerSource } from './source.js';
 
 /** Intervals of a poller, in ms. */
@@ -31,8 +31,7 @@ export function nextDelay(ttlSeconds: number, { minInterval, maxInterval }: Poll
 export class DnsPoller implements PeerSource {
   readonly #client: DnsClient;
   readonly #ownsClient: boolean;
-  readonly #service: string;
-  readonly #options: PeersOptions;
+  readonly #plan: ResolutionPlan;
   readonly #intervals: PollIntervals;
   readonly #allowEmpty: boolean;
   readonly #abort = new AbortController();
@@ -46,10 +45,9 @@ export class DnsPoller implements PeerSource {
   constructor(client: DnsClient, ownsClient: boolean, service: string, options: PeersOptions, intervals: PollIntervals) {
     this.#client = client;
     this.#ownsClient = ownsClient;
-    this.#service = service;
+    this.#plan = planResolution(client, service, options);
     // A Service never seen with peers and answering empty is an error unless the user allows empty sets.
     this.#allowEmpty = options.allowEmpty ?? false;
-    this.#options = { ...options, allowEmpty: false, signal: this.#abort.signal };
     this.#intervals = intervals;
   }
 
@@ -101,7 +99,7 @@ export class DnsPoller implements PeerSource {
   async #attempt(): Promise<number> {
     const sink = this.#sink!;
     try {
-      const { peers, ttl } = await resolvePeers(this.#client, this.#service, this.#options);
+      const { peers, ttl } = await resolvePeers(this.#client, this.#plan, { signal: this.#abort.signal });
       if (this.#abort.signal.aborted) return 0;
       this.#known = true;
       this.#emptyStreak = 0;

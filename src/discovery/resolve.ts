@@ -64,7 +64,7 @@ export async function peers(service: string, options: PeersOptions = {}): Promis
   if (options.source === 'kubernetes') return kubernetesPeers(service, options);
   const client = options.client ?? createClient(options);
   try {
-    const result = await resolvePeers(client, service, options);
+    const result = await resolvePeers(client, planResolution(client, service, options), options);
     return result.peers;
   } finally {
     if (client !== options.client) client.close();
@@ -113,15 +113,37 @@ export function kubernetesSourceOptions(service: string, options: PeersOptions):
   };
 }
 
+/** What one DNS resolution of a Service asks: worked out once, then asked on every poll. */
+export interface ResolutionPlan {
+  service: string;
+  /** The Service's DNS name (relative for the search list, or absolute). */
+  name: string;
+  port: string | number | null;
+  protocol: PortProtocol;
+  family: Family;
+}
+
+/** Checks the options and works out the name to ask (reads the pod's namespace once). */
+export function planResolution(client: DnsClient, service: string, options: PeersOptions): ResolutionPlan {
+  return {
+    service,
+    name: serviceDnsName(service, options, client.search),
+    port: checkPort(options.port),
+    protocol: checkProtocol(options.protocol),
+    family: checkFamily(options.family),
+  };
+}
+
 /**
  * One DNS resolution of a Service's peers with a given client. Empty sets reject
  * ENOTFOUND/ENODATA unless `allowEmpty`; the watcher calls this on every tick.
  */
-export async function resolvePeers(client: DnsClient, service: string, options: PeersOptions): Promise<Resolution> {
-  const port = checkPort(options.port);
-  const protocol = checkProtocol(options.protocol);
-  const family = checkFamily(options.family);
-  const name = serviceDnsName(service, options, client.search);
+export async function resolvePeers(
+  client: DnsClient,
+  plan: ResolutionPlan,
+  options: Pick<PeersOptions, 'allowEmpty' | 'signal'>,
+): Promise<Resolution> {
+  const { service, name, port, protocol, family } = plan;
   const signal = options.signal;
   let inits: PeerInit[];
   try {
@@ -145,7 +167,9 @@ export async function resolvePeers(client: DnsClient, service: string, options: 
       { hostname: name, rrtype: family === 6 ? 'AAAA' : 'A' },
     );
   }
-  return { peers: list, ttl: list.length ? Math.min(...list.map((p) => p.ttl)) : null };
+  let ttl = Number.POSITIVE_INFINITY;
+  for (const p of list) ttl = Math.min(ttl, p.ttl);
+  return { peers: list, ttl: list.length ? ttl : null };
 }
 
 function emptyServiceError(err: DnsError, service: string, port: string | number | null, protocol: string): DnsError {
