@@ -30,9 +30,18 @@ export interface PeerChange {
   removed: Peer[];
 }
 
+// Peers are immutable once made, and a set's unchanged peers are the same objects from one
+// change to the next: their keys are computed once (the diff of a 10,000-peer set is then cheap).
+const keys = new WeakMap<object, string>();
+
 /** What identifies a peer within a set: host, address and port. */
 export function peerKey(peer: Pick<Peer, 'host' | 'address' | 'port'>): string {
-  return `${peer.host ?? ''}|${peer.address}|${peer.port ?? ''}`;
+  let key = keys.get(peer);
+  if (key === undefined) {
+    key = `${peer.host ?? ''}|${peer.address}|${peer.port ?? ''}`;
+    keys.set(peer, key);
+  }
+  return key;
 }
 
 /** Order of a peer set: ordinal (peers without one last), then host, then address, then port. */
@@ -140,13 +149,16 @@ export function normalizePeers(peers: Iterable<Peer>): Peer[] {
  * is unchanged even when its ttl differs: TTLs count down and are not membership.
  */
 export function diffPeers(before: readonly Peer[], after: readonly Peer[]): PeerChange {
-  const beforeKeys = new Set(before.map(peerKey));
-  const afterKeys = new Set(after.map(peerKey));
-  return {
-    peers: [...after],
-    added: after.filter((p) => !beforeKeys.has(peerKey(p))),
-    removed: before.filter((p) => !afterKeys.has(peerKey(p))),
-  };
+  const beforeKeys = new Set<string>();
+  for (const p of before) beforeKeys.add(peerKey(p));
+  const afterKeys = new Set<string>();
+  const added: Peer[] = [];
+  for (const p of after) {
+    const key = peerKey(p);
+    afterKeys.add(key);
+    if (!beforeKeys.has(key)) added.push(p);
+  }
+  return { peers: [...after], added, removed: before.filter((p) => !afterKeys.has(peerKey(p))) };
 }
 
 /** True when a change has nothing added and nothing removed. */
