@@ -6,7 +6,6 @@ export { watchPeers, PeerWatcher, activeWatchLoops } from './discovery/watcher.j
 export type { WatchPeersOptions, PeerWatcherEvents } from './discovery/watcher.js';
 export { waitForPeers } from './discovery/wait.js';
 export type { WaitForPeersOptions } from './discovery/wait.js';
-export { InvalidOptionError } from './discovery/options.js';
 export type { Family, PortProtocol } from './discovery/options.js';
 export type { Peer, PeerChange } from './discovery/peer.js';
 export { DnsClient } from './dns/client.js';

@@ -3,7 +3,7 @@
  * table, and the checks that turn parsed values into `peers()` / `watchPeers()` options.
  */
 import type { ParseArgsConfig } from 'node:util';
-import { checkPort, InvalidOptionError } from '../discovery/options.js';
+import { checkPort } from '../discovery/options.js';
 import type { Family, PortProtocol } from '../discovery/options.js';
 import type { PeersOptions } from '../discovery/resolve.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
@@ -175,8 +175,8 @@ function stringList(values: ParsedValues, name: string): string[] {
   });
 }
 
-/** A library's verdict on a value (InvalidOptionError, InvalidArgumentError) as a usage error. */
+/** A library's verdict on a value (InvalidArgumentError) as a usage error. */
 function usageFrom(flag: string, err: unknown): CliUsageError {
-  if (err instanceof InvalidOptionError || err instanceof InvalidArgumentError) return new CliUsageError(`${flag}: ${err.message}`);
+  if (err instanceof InvalidArgumentError) return new CliUsageError(`${flag}: ${err.message}`);
   throw err;
 }

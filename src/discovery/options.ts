@@ -1,25 +1,10 @@
+import { InvalidArgumentError } from '../dns/invalid-argument.js';
+
 /** Transport protocol of a Service port, as SRV names it. */
 export type PortProtocol = 'tcp' | 'udp' | 'sctp';
 
 /** Address family filter: 4, 6, or 0 for both. */
 export type Family = 0 | 4 | 6;
-
-/** A TypeError with Node's `ERR_INVALID_ARG_VALUE` code, for options that cannot work. */
-export class InvalidOptionError extends TypeError {
-  override readonly name = 'InvalidOptionError';
-  readonly code = 'ERR_INVALID_ARG_VALUE';
-  constructor(option: string, value: unknown, expected: string) {
-    super(`option ${option} must be ${expected}, got ${inspectValue(value)}`);
-  }
-}
-
-function inspectValue(value: unknown): string {
-  try {
-    return typeof value === 'string' ? JSON.stringify(value) : String(value);
-  } catch {
-    return typeof value;
-  }
-}
 
 // IANA service names, which Kubernetes requires of port names: 1-15 of [a-z0-9-], a letter somewhere, no leading/trailing/double '-'.
 const PORT_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*(?<!-)$/i;
@@ -32,7 +17,7 @@ export function checkPort(port: unknown): string | number | null {
   } else if (typeof port === 'string' && port.length <= 15 && PORT_NAME.test(port)) {
     return port.toLowerCase();
   }
-  throw new InvalidOptionError('port', port, 'a port name (1-15 letters, digits, "-") or a number in 1..65535');
+  throw new InvalidArgumentError('port', port, 'a port name (1-15 letters, digits, "-") or a number in 1..65535');
 }
 
 /** Checks `protocol` (default 'tcp'). */
@@ -40,19 +25,19 @@ export function checkProtocol(protocol: unknown): PortProtocol {
   if (protocol === undefined) return 'tcp';
   const p = typeof protocol === 'string' ? protocol.toLowerCase() : protocol;
   if (p === 'tcp' || p === 'udp' || p === 'sctp') return p;
-  throw new InvalidOptionError('protocol', protocol, "'tcp', 'udp' or 'sctp'");
+  throw new InvalidArgumentError('protocol', protocol, "'tcp', 'udp' or 'sctp'");
 }
 
 /** Checks `family` (default 0). */
 export function checkFamily(family: unknown): Family {
   if (family === undefined) return 0;
   if (family === 0 || family === 4 || family === 6) return family;
-  throw new InvalidOptionError('family', family, '0, 4 or 6');
+  throw new InvalidArgumentError('family', family, '0, 4 or 6');
 }
 
 /** Checks a duration in ms (`timeout`, `minInterval`, ...). */
 export function checkDuration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
-  throw new InvalidOptionError(name, value, 'a finite number of milliseconds >= 0');
+  throw new InvalidArgumentError(name, value, 'a finite number of milliseconds >= 0');
 }

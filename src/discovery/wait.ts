@@ -1,5 +1,6 @@
 import { DnsError, DnsErrorCode } from '../dns/errors.js';
-import { checkDuration, InvalidOptionError } from './options.js';
+import { checkDuration } from './options.js';
+import { InvalidArgumentError } from '../dns/invalid-argument.js';
 import type { Peer } from './peer.js';
 import { watchPeers } from './watcher.js';
 import type { WatchPeersOptions } from './watcher.js';
@@ -22,7 +23,7 @@ export interface WaitForPeersOptions extends WatchPeersOptions {
  */
 export function waitForPeers(service: string, options: WaitForPeersOptions = {}): Promise<Peer[]> {
   const min = options.min ?? 1;
-  if (!Number.isInteger(min) || min < 0) throw new InvalidOptionError('min', min, 'an integer >= 0');
+  if (!Number.isInteger(min) || min < 0) throw new InvalidArgumentError('min', min, 'an integer >= 0');
   const stableFor = checkDuration('stableFor', options.stableFor, Math.max(1000, 2 * (options.minInterval ?? 1000)));
   const waitTimeout = options.waitTimeout === undefined ? undefined : checkDuration('waitTimeout', options.waitTimeout, 0);
   const { signal, ...watchOptions } = options;

@@ -5,7 +5,8 @@ import { ChangeQueue } from './change-queue.js';
 import { DnsPoller } from './dns-poller.js';
 import { LoopRegistry } from './loop.js';
 import type { LoopSubscriber, ResolutionLoop } from './loop.js';
-import { checkDuration, checkFamily, checkPort, checkProtocol, InvalidOptionError } from './options.js';
+import { checkDuration, checkFamily, checkPort, checkProtocol } from './options.js';
+import { InvalidArgumentError } from '../dns/invalid-argument.js';
 import type { Peer, PeerChange } from './peer.js';
 import { createClient, kubernetesSourceOptions } from './resolve.js';
 import type { PeersOptions } from './resolve.js';
@@ -161,7 +162,7 @@ function cancelled(message: string): DnsError {
 export function watchPeers(service: string, options: WatchPeersOptions = {}): PeerWatcher {
   const minInterval = checkDuration('minInterval', options.minInterval, 1000);
   const maxInterval = checkDuration('maxInterval', options.maxInterval, 30_000);
-  if (maxInterval < minInterval) throw new InvalidOptionError('maxInterval', maxInterval, `>= minInterval (${minInterval})`);
+  if (maxInterval < minInterval) throw new InvalidArgumentError('maxInterval', maxInterval, `>= minInterval (${minInterval})`);
   checkPort(options.port);
   checkProtocol(options.protocol);
   checkFamily(options.family);

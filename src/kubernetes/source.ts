@@ -1,6 +1,7 @@
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
-import { checkFamily, checkPort, checkProtocol, InvalidOptionError } from '../discovery/options.js';
+import { checkFamily, checkPort, checkProtocol } from '../discovery/options.js';
+import { InvalidArgumentError } from '../dns/invalid-argument.js';
 import { diffPeers, isEmptyChange, localIdentity } from '../discovery/peer.js';
 import type { Peer } from '../discovery/peer.js';
 import { EndpointSliceClient, ListWatch } from './client.js';
@@ -55,14 +56,14 @@ const NAMESPACE_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Splits `nginx`, `nginx.ns`, `nginx.ns.svc` or `nginx.ns.svc.<domain>[.]` into Service, namespace and cluster domain. */
 export function parseServiceRef(name: string): ServiceRef {
-  if (typeof name !== 'string') throw new InvalidOptionError('service', name, 'a Service name');
+  if (typeof name !== 'string') throw new InvalidArgumentError('service', name, 'a Service name');
   const labels = name.toLowerCase().replace(/\.$/, '').split('.');
   const [service = '', namespace, svc, ...domain] = labels;
   const expected = "a Service name ('nginx', 'nginx.<namespace>' or 'nginx.<namespace>.svc.<cluster domain>')";
-  if (!SERVICE_LABEL.test(service)) throw new InvalidOptionError('service', name, expected);
-  if (namespace !== undefined && !NAMESPACE_LABEL.test(namespace)) throw new InvalidOptionError('service', name, expected);
-  if (svc !== undefined && svc !== 'svc') throw new InvalidOptionError('service', name, expected);
-  if (domain.some((l) => l === '')) throw new InvalidOptionError('service', name, expected);
+  if (!SERVICE_LABEL.test(service)) throw new InvalidArgumentError('service', name, expected);
+  if (namespace !== undefined && !NAMESPACE_LABEL.test(namespace)) throw new InvalidArgumentError('service', name, expected);
+  if (svc !== undefined && svc !== 'svc') throw new InvalidArgumentError('service', name, expected);
+  if (domain.some((l) => l === '')) throw new InvalidArgumentError('service', name, expected);
   return { service, namespace, clusterDomain: domain.length > 0 ? domain.join('.') : undefined };
 }
 
@@ -77,14 +78,14 @@ interface Prepared {
 }
 
 function prepare(options: KubernetesSourceOptions): Prepared {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', options, 'an object');
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', options, 'an object');
   const ref = parseServiceRef(options.service);
   if (options.namespace !== undefined) {
     if (typeof options.namespace !== 'string' || !NAMESPACE_LABEL.test(options.namespace)) {
-      throw new InvalidOptionError('namespace', options.namespace, 'a namespace name (lower case letters, digits, "-")');
+      throw new InvalidArgumentError('namespace', options.namespace, 'a namespace name (lower case letters, digits, "-")');
     }
     if (ref.namespace !== undefined && ref.namespace !== options.namespace) {
-      throw new InvalidOptionError('namespace', options.namespace, `the namespace named in service "${options.service}" ("${ref.namespace}"), or unset`);
+      throw new InvalidArgumentError('namespace', options.namespace, `the namespace named in service "${options.service}" ("${ref.namespace}"), or unset`);
     }
   }
   const clusterDomain = (options.clusterDomain ?? ref.clusterDomain ?? 'cluster.local').toLowerCase().replace(/\.$/, '');

@@ -1,5 +1,5 @@
 import { createTestCluster, type IpFamilies, type TestCluster, type TestClusterOptions } from './cluster.js';
-import { InvalidArgumentError } from './faults.js';
+import { InvalidArgumentError } from '../dns/invalid-argument.js';
 
 /** One headless Service with a StatefulSet of the same name behind it (`--pods nginx=3`). */
 export interface PodsItem {

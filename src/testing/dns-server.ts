@@ -3,7 +3,8 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { questionText, Responder, type RcodeName, type Transport } from './answer.js';
 import type { TestCluster } from './cluster.js';
-import { FaultSet, InvalidArgumentError, type Fault, type FaultEffects } from './faults.js';
+import { InvalidArgumentError } from '../dns/invalid-argument.js';
+import { FaultSet, type Fault, type FaultEffects } from './faults.js';
 import { readQuery } from './wire.js';
 
 /** What {@link createTestServer} takes. */

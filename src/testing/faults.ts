@@ -1,5 +1,6 @@
 import { canonicalName } from '../dns/name.js';
 import type { Transport } from './answer.js';
+import { InvalidArgumentError } from '../dns/invalid-argument.js';
 
 /** An rcode a fault can force. */
 export type FaultRcode = 'SERVFAIL' | 'REFUSED' | 'NOTIMP' | 'FORMERR' | 'NXDOMAIN';
@@ -51,12 +52,6 @@ export interface FaultEffects {
   wrongId: boolean;
   /** Names of the fault fields that acted, for the query log (`['delayMs', 'rcode']`). */
   applied: string[];
-}
-
-/** A bad argument: a TypeError with Node's `ERR_INVALID_ARG_VALUE` code. */
-export class InvalidArgumentError extends TypeError {
-  readonly code = 'ERR_INVALID_ARG_VALUE';
-  override readonly name = 'InvalidArgumentError';
 }
 
 const RCODES: readonly FaultRcode[] = ['SERVFAIL', 'REFUSED', 'NOTIMP', 'FORMERR', 'NXDOMAIN'];

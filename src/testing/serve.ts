@@ -1,7 +1,7 @@
 import type { IpFamilies, TestCluster } from './cluster.js';
 import { createDemoCluster, createPodsCluster, parsePodsSpec, type PodsItem } from './demo.js';
 import { createTestServer, formatHostPort, type TestDnsServer } from './dns-server.js';
-import { InvalidArgumentError } from './faults.js';
+import { InvalidArgumentError } from '../dns/invalid-argument.js';
 
 /** What {@link serve} takes (the `headless-sd serve` options). */
 export interface ServeOptions {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nextDelay } from '../../src/discovery/dns-poller.ts';
-import { checkFamily, checkPort, checkProtocol, InvalidOptionError } from '../../src/discovery/options.ts';
+import { checkFamily, checkPort, checkProtocol } from '../../src/discovery/options.ts';
+import { InvalidArgumentError } from '../../src/dns/invalid-argument.ts';
 import { clusterDomainOf, podNamespace, serviceDnsName, srvName } from '../../src/discovery/service-name.ts';
 
 test('poll delay follows the TTL with jitter, clamped to [minInterval, maxInterval]', () => {
@@ -19,11 +20,11 @@ test('port, protocol and family are checked with clear typed errors', () => {
   assert.equal(checkPort(8080), 8080);
   assert.equal(checkPort(undefined), null);
   for (const bad of ['', 'a_b', '-web', 'web-', 'a--b', '1234', 'x'.repeat(16), 0, 65536, 1.5]) {
-    assert.throws(() => checkPort(bad), (err: unknown) => err instanceof InvalidOptionError && err.code === 'ERR_INVALID_ARG_VALUE');
+    assert.throws(() => checkPort(bad), (err: unknown) => err instanceof InvalidArgumentError && err.code === 'ERR_INVALID_ARG_VALUE');
   }
   assert.equal(checkProtocol('UDP'), 'udp');
-  assert.throws(() => checkProtocol('http'), InvalidOptionError);
-  assert.throws(() => checkFamily(5), InvalidOptionError);
+  assert.throws(() => checkProtocol('http'), InvalidArgumentError);
+  assert.throws(() => checkFamily(5), InvalidArgumentError);
 });
 
 test('service names: relative stays relative, namespace makes it absolute', () => {
