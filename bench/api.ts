@@ -6,7 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { watchPeers } from '../src/discovery/watcher.ts';
-import type { PeerChange } from '../src/discovery/peer.ts';
+import type { PeerChange } from '../src/peer/index.ts';
 import { listKubernetesPeers } from '../src/kubernetes/source.ts';
 import { createFakeKubernetesApi, createTestCluster } from '../src/testing/index.ts';
 import { median } from './measure.ts';

@@ -4,7 +4,7 @@
  */
 import type { promises as dnsPromises } from 'node:dns';
 import { peers } from '../src/discovery/resolve.ts';
-import { localIdentity, makePeer, normalizePeers, peerKey, type Peer } from '../src/discovery/peer.ts';
+import { localIdentity, makePeer, normalizePeers, peerKey, type Peer } from '../src/peer/index.ts';
 import { dnsSocket, nodeDns, ours } from './clients.ts';
 import { compare, type CompareSettings, type Summary } from './measure.ts';
 import { MEDIUM, NAMES } from './zone.ts';

@@ -3,8 +3,8 @@
  * table, and the checks that turn parsed values into `peers()` / `watchPeers()` options.
  */
 import type { ParseArgsConfig } from 'node:util';
-import { checkPort } from '../discovery/options.js';
-import type { Family, PortProtocol } from '../discovery/options.js';
+import { checkPort } from '../peer/index.js';
+import type { Family, PortProtocol } from '../peer/index.js';
 import type { PeersOptions } from '../discovery/resolve.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
 import { parseServerAddress } from '../dns/server-address.js';

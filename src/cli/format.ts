@@ -2,7 +2,7 @@
  * How the CLI and the examples show peers: an aligned table, `+`/`-` change lines,
  * JSON and NDJSON. Pure functions: the caller decides colors ({@link useColor}).
  */
-import type { Peer, PeerChange } from '../discovery/peer.js';
+import type { Peer, PeerChange } from '../peer/index.js';
 
 /** The columns of the peer table, in order. */
 export const PEER_COLUMNS = ['NAME', 'ORDINAL', 'ADDRESS', 'PORT', 'HOST', 'TTL', 'SELF'] as const;
@@ -97,18 +97,28 @@ export function formatPeerTable(peers: readonly Peer[], options: FormatOptions =
   return out.join('');
 }
 
-/** One change line: `+ web-3 127.1.0.4:80` or `- web-1 127.1.0.2:80` (the address when a peer has no name). */
-export function formatChangeLine(peer: Peer, kind: 'added' | 'removed', options: FormatOptions = {}): string {
-  const sign = kind === 'added' ? '+' : '-';
-  const text = `${sign} ${peer.name ?? peer.address} ${formatAddress(peer)}`;
-  return paint(text, kind === 'added' ? 'green' : 'red', options.color) + '\n';
+/**
+ * One change line: `+ web-3 127.1.0.4:80`, `- web-1 127.1.0.2:80`, or for an update
+ * `~ web-2 127.1.0.3:80 terminating` (the address when a peer has no name).
+ */
+export function formatChangeLine(peer: Peer, kind: 'added' | 'removed' | 'updated', options: FormatOptions = {}): string {
+  const sign = kind === 'added' ? '+' : kind === 'removed' ? '-' : '~';
+  const state = kind === 'updated' ? ` ${peerState(peer)}` : '';
+  const text = `${sign} ${peer.name ?? peer.address} ${formatAddress(peer)}${state}`;
+  return paint(text, kind === 'added' ? 'green' : kind === 'removed' ? 'red' : 'yellow', options.color) + '\n';
 }
 
-/** The lines of a change: every removed peer (`-`), then every added one (`+`). */
+/** A peer's condition in one word: `terminating`, `not-ready`, or `ready`. */
+export function peerState(peer: Peer): string {
+  return peer.terminating ? 'terminating' : peer.ready ? 'ready' : 'not-ready';
+}
+
+/** The lines of a change: every removed peer (`-`), then every added one (`+`), then every updated one (`~`). */
 export function formatChange(change: PeerChange, options: FormatOptions = {}): string {
   return (
     change.removed.map((p) => formatChangeLine(p, 'removed', options)).join('') +
-    change.added.map((p) => formatChangeLine(p, 'added', options)).join('')
+    change.added.map((p) => formatChangeLine(p, 'added', options)).join('') +
+    change.updated.map((p) => formatChangeLine(p, 'updated', options)).join('')
   );
 }
 
@@ -126,7 +136,7 @@ export function formatPeersJson(peers: readonly Peer[]): string {
 
 /** One change as one line of NDJSON: `watch --json`. */
 export function formatChangeJson(change: PeerChange): string {
-  return `${JSON.stringify({ peers: change.peers, added: change.added, removed: change.removed })}\n`;
+  return `${JSON.stringify({ peers: change.peers, added: change.added, removed: change.removed, updated: change.updated })}\n`;
 }
 
 /**

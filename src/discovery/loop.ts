@@ -1,5 +1,5 @@
-import { diffPeers, isEmptyChange } from './peer.js';
-import type { Peer, PeerChange } from './peer.js';
+import { diffPeers, isEmptyChange } from '../peer/index.js';
+import type { Peer, PeerChange } from '../peer/index.js';
 import type { PeerSink, PeerSource } from './source.js';
 
 /** What a loop tells each watcher that shares it. */

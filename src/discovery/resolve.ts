@@ -4,8 +4,8 @@ import { DnsError, DnsErrorCode, isDnsError } from '../dns/errors.js';
 import type { KubernetesOptions, KubernetesSourceOptions } from '../kubernetes/source.js';
 import { checkFamily, checkPort, checkProtocol } from './options.js';
 import type { Family, PortProtocol } from './options.js';
-import { localIdentity, makePeer, normalizePeers } from './peer.js';
-import type { Peer, PeerInit } from './peer.js';
+import { localIdentity, makePeer, normalizePeers } from '../peer/index.js';
+import type { Peer, PeerInit } from '../peer/index.js';
 import { serviceDnsName, srvName } from './service-name.js';
 
 /** Options of {@link peers} (and of {@link watchPeers}). */

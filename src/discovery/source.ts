@@ -1,4 +1,4 @@
-import type { Peer } from './peer.js';
+import type { Peer } from '../peer/index.js';
 
 /** Where a resolution loop sends what a source finds. */
 export interface PeerSink {

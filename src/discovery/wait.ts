@@ -1,7 +1,7 @@
 import { DnsError, DnsErrorCode } from '../dns/errors.js';
 import { checkDuration } from './options.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
-import type { Peer } from './peer.js';
+import type { Peer } from '../peer/index.js';
 import { watchPeers } from './watcher.js';
 import type { WatchPeersOptions } from './watcher.js';
 

@@ -7,7 +7,7 @@ import { LoopRegistry } from './loop.js';
 import type { LoopSubscriber, ResolutionLoop } from './loop.js';
 import { checkDuration, checkFamily, checkPort, checkProtocol } from './options.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
-import type { Peer, PeerChange } from './peer.js';
+import type { Peer, PeerChange } from '../peer/index.js';
 import { createClient, kubernetesSourceOptions } from './resolve.js';
 import type { PeersOptions } from './resolve.js';
 import type { PeerSink, PeerSource } from './source.js';
@@ -64,7 +64,7 @@ export class PeerWatcher extends EventEmitter<PeerWatcherEvents> implements Asyn
     loop.subscribe(this.#subscriber);
     if (loop.known) {
       // Joined a loop that already has a set: this watcher's first change is that set.
-      const initial: PeerChange = { peers: loop.peers, added: loop.peers, removed: [] };
+      const initial: PeerChange = { peers: loop.peers, added: loop.peers, removed: [], updated: [] };
       queueMicrotask(() => {
         if (!this.signal.aborted) this.#deliver(initial);
       });
@@ -110,7 +110,7 @@ export class PeerWatcher extends EventEmitter<PeerWatcherEvents> implements Asyn
   /** Each iterator yields the current set first (all `added`), then every change, merged while unread. */
   [Symbol.asyncIterator](): AsyncIterator<PeerChange> {
     const queue = new ChangeQueue();
-    if (this.#loop.known) queue.push({ peers: this.#loop.peers, added: this.#loop.peers, removed: [] });
+    if (this.#loop.known) queue.push({ peers: this.#loop.peers, added: this.#loop.peers, removed: [], updated: [] });
     this.#queues.add(queue);
     const done = (): IteratorResult<PeerChange> => {
       this.#queues.delete(queue);

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { makePeer, normalizePeers, peerKey } from '../discovery/peer.js';
-import type { Peer, PeerInit, SelfIdentity } from '../discovery/peer.js';
+import { makePeer, normalizePeers, peerDetailsDiffer, peerKey } from '../peer/index.js';
+import type { Peer, PeerInit, SelfIdentity } from '../peer/index.js';
 
 /** The label that ties an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -95,13 +95,39 @@ export function slicePeerInits(slice: EndpointSlice, options: SlicePeerOptions):
   for (const endpoint of slice.endpoints ?? []) {
     if (!endpointIncluded(endpoint, options.includeNotReady)) continue;
     const host = endpoint.hostname ? `${endpoint.hostname}.${base}` : null;
+    const details = endpointDetails(endpoint);
     for (const address of endpoint.addresses ?? []) {
       // An address that does not match the slice's type is malformed: left out, as kube-proxy does.
       if (typeof address !== 'string' || isIP(address) !== family) continue;
-      out.push({ host, address, port, priority: 0, weight: 0, ttl: 0 });
+      out.push({ host, address, port, priority: 0, weight: 0, ttl: 0, ...details });
     }
   }
   return out;
+}
+
+/** What an endpoint says of its peers besides address and host: conditions, zone, node, pod. */
+export function endpointDetails(endpoint: SliceEndpoint): Pick<PeerInit, 'ready' | 'serving' | 'terminating' | 'zone' | 'nodeName' | 'pod'> {
+  const c = endpoint.conditions ?? {};
+  const ready = c.ready !== false;
+  const ref = endpoint.targetRef;
+  return {
+    ready,
+    // The API: a missing `serving` takes the value of `ready`.
+    serving: typeof c.serving === 'boolean' ? c.serving : ready,
+    terminating: c.terminating === true,
+    zone: typeof endpoint.zone === 'string' ? endpoint.zone : null,
+    nodeName: typeof endpoint.nodeName === 'string' ? endpoint.nodeName : null,
+    pod: ref && ref.kind === 'Pod' && typeof ref.name === 'string' ? { name: ref.name, uid: typeof ref.uid === 'string' ? ref.uid : '' } : null,
+  };
+}
+
+/** True when two normalized peer lists hold the same peers with the same details. */
+function samePeers(a: readonly Peer[], b: readonly Peer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (peerKey(a[i]!) !== peerKey(b[i]!) || peerDetailsDiffer(a[i]!, b[i]!)) return false;
+  }
+  return true;
 }
 
 /** The normalized peers of one slice. */
@@ -119,8 +145,6 @@ export function peersFromSlices(slices: Iterable<EndpointSlice>, options: SliceP
 interface IndexedSlice {
   resourceVersion: string | undefined;
   peers: Peer[];
-  /** The peers' keys, joined: what "the slice's peers changed" compares. */
-  keys: string;
 }
 
 /**
@@ -169,12 +193,11 @@ export class EndpointSliceIndex {
     if (before && rv !== undefined && before.resourceVersion === rv) return false;
     this.#recomputed++;
     const peers = slicePeers(slice, this.#options, this.#self);
-    const keys = peers.map(peerKey).join('\n');
-    if (before && before.keys === keys) {
+    if (before && samePeers(before.peers, peers)) {
       before.resourceVersion = rv;
       return false;
     }
-    this.#slices.set(name, { resourceVersion: rv, peers, keys });
+    this.#slices.set(name, { resourceVersion: rv, peers });
     this.#union = null;
     return true;
   }

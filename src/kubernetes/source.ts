@@ -1,9 +1,9 @@
 import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
-import { checkFamily, checkPort, checkProtocol } from '../discovery/options.js';
+import { checkFamily, checkPort, checkProtocol } from '../peer/index.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
-import { diffPeers, isEmptyChange, localIdentity } from '../discovery/peer.js';
-import type { Peer } from '../discovery/peer.js';
+import { diffPeers, isEmptyChange, localIdentity } from '../peer/index.js';
+import type { Peer } from '../peer/index.js';
 import { EndpointSliceClient, ListWatch } from './client.js';
 import type { EndpointSliceTarget, ListWatchStats, SliceEvent } from './client.js';
 import { loadKubernetesConfig } from './config.js';

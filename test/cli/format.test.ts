@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makePeer } from '../../src/discovery/peer.ts';
-import type { Peer } from '../../src/discovery/peer.ts';
+import { makePeer } from '../../src/peer/index.ts';
+import type { Peer } from '../../src/peer/index.ts';
 import { DnsError, DnsErrorCode } from '../../src/dns/errors.ts';
 import { KubernetesApiError, KubernetesApiErrorCode } from '../../src/kubernetes/errors.ts';
 import {
@@ -71,7 +71,7 @@ describe('peer table', () => {
 
 describe('changes and JSON', () => {
   test('+ and - lines: removed first, IPv6 in brackets, no port without one', () => {
-    const change = { peers: [web[0]!, web[2]!], added: [web[2]!], removed: [web[1]!] };
+    const change = { peers: [web[0]!, web[2]!], added: [web[2]!], removed: [web[1]!], updated: [] };
     assert.equal(formatChange(change), '- web-1 10.1.0.2:80\n+ web-10 [fd00::a]:80\n');
     assert.equal(strip(formatChange(change, { color: true })), formatChange(change));
     assert.equal(formatAddress(peer('a-0', '10.0.0.1', null)), '10.0.0.1');
@@ -83,7 +83,7 @@ describe('changes and JSON', () => {
 
   test('JSON array and NDJSON change lines round-trip the peers', () => {
     assert.deepEqual(JSON.parse(formatPeersJson(web)), web);
-    const change = { peers: web, added: web, removed: [] };
+    const change = { peers: web, added: web, removed: [], updated: [] };
     const line = formatChangeJson(change);
     assert.equal(line.indexOf('\n'), line.length - 1);
     assert.deepEqual(JSON.parse(line), change);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChangeQueue } from '../../src/discovery/change-queue.ts';
-import { diffPeers, localIdentity, makePeer, normalizePeers } from '../../src/discovery/peer.ts';
-import type { Peer } from '../../src/discovery/peer.ts';
+import { diffPeers, localIdentity, makePeer, normalizePeers } from '../../src/peer/index.ts';
+import type { Peer } from '../../src/peer/index.ts';
 
 const self = { addresses: new Set<string>(), hostname: 'nobody' };
 const pod = (n: number, address = `127.1.0.${n + 1}`): Peer =>
@@ -14,7 +14,7 @@ test('the first take is the initial set even when empty; later empty merges are 
   const q = new ChangeQueue();
   assert.equal(q.take(), null);
   q.push(diffPeers([], []));
-  assert.deepEqual(q.take(), { peers: [], added: [], removed: [] });
+  assert.deepEqual(q.take(), { peers: [], added: [], removed: [], updated: [] });
   q.push(diffPeers([], set(0)));
   q.push(diffPeers(set(0), []));
   assert.equal(q.take(), null, 'added then removed while unread is no change');
@@ -58,4 +58,33 @@ test('peers on a local interface are marked self', () => {
   assert.equal(p.name, 'web-0');
   const q = makePeer({ host: 'web-1.nginx.default.svc.cluster.local', address: '127.1.0.9', port: 80, ttl: 5 }, me);
   assert.equal(q.self, false);
+});
+
+test('updates merge: an added peer updated while unread stays added with its new details; removed then back changed is updated', () => {
+  const q = new ChangeQueue();
+  q.push(diffPeers([], set(0)));
+  q.take();
+  const draining = makePeer({ host: 'web-1.nginx.default.svc.cluster.local.', address: '127.1.0.2', port: 80, ttl: 5, ready: false, terminating: true }, self);
+  q.push(diffPeers(set(0), set(0, 1)));
+  q.push(diffPeers(set(0, 1), normalizePeers([pod(0), draining])));
+  const change = q.take()!;
+  assert.deepEqual(change.added, [draining]);
+  assert.deepEqual(change.updated, []);
+  q.push(diffPeers(normalizePeers([pod(0), draining]), set(0)));
+  q.push(diffPeers(set(0), set(0, 1)));
+  const back = q.take()!;
+  assert.deepEqual(back.added, []);
+  assert.deepEqual(back.removed, []);
+  assert.deepEqual(names(back.updated), ['web-1']);
+  assert.equal(back.updated[0]!.terminating, false);
+});
+
+test('diffPeers: same key with new conditions is updated, a TTL countdown is not; peers are frozen', () => {
+  const ready = pod(1);
+  const older = makePeer({ host: 'web-1.nginx.default.svc.cluster.local.', address: '127.1.0.2', port: 80, ttl: 1 }, self);
+  assert.ok(Object.isFrozen(ready));
+  assert.deepEqual(diffPeers([ready], [older]), { peers: [older], added: [], removed: [], updated: [] });
+  const terminating = makePeer({ host: 'web-1.nginx.default.svc.cluster.local.', address: '127.1.0.2', port: 80, ttl: 0, ready: false, serving: true, terminating: true, zone: 'a' }, self);
+  assert.deepEqual(diffPeers([ready], [terminating]).updated, [terminating]);
+  assert.deepEqual([ready.ready, ready.serving, ready.terminating, ready.zone, ready.nodeName, ready.pod], [true, true, false, null, null, null]);
 });

@@ -35,8 +35,8 @@ describe('slices -> peers', () => {
     const s = slice('nginx-a', 'IPv4', [ep('web-1', '10.0.0.2'), ep('web-0', '10.0.0.1'), ep('web-2', '10.0.0.3', { ready: false })]);
     const peers = peersFromSlices([s], base, NOBODY);
     assert.deepEqual(peers, [
-      { host: 'web-0.nginx.default.svc.cluster.local', name: 'web-0', address: '10.0.0.1', family: 4, port: 80, priority: 0, weight: 0, ordinal: 0, ttl: 0, self: false },
-      { host: 'web-1.nginx.default.svc.cluster.local', name: 'web-1', address: '10.0.0.2', family: 4, port: 80, priority: 0, weight: 0, ordinal: 1, ttl: 0, self: false },
+      { host: 'web-0.nginx.default.svc.cluster.local', name: 'web-0', address: '10.0.0.1', family: 4, port: 80, priority: 0, weight: 0, ordinal: 0, ttl: 0, self: false, ready: true, serving: true, terminating: false, zone: null, nodeName: null, pod: null },
+      { host: 'web-1.nginx.default.svc.cluster.local', name: 'web-1', address: '10.0.0.2', family: 4, port: 80, priority: 0, weight: 0, ordinal: 1, ttl: 0, self: false, ready: true, serving: true, terminating: false, zone: null, nodeName: null, pod: null },
     ]);
   });
 

@@ -1,5 +1,5 @@
-import { makePeer, normalizePeers } from '../../src/discovery/peer.ts';
-import type { Peer, SelfIdentity } from '../../src/discovery/peer.ts';
+import { makePeer, normalizePeers } from '../../src/peer/index.ts';
+import type { Peer, SelfIdentity } from '../../src/peer/index.ts';
 import { EndpointSliceWatch } from '../../src/kubernetes/source.ts';
 import type { EndpointSliceWatchOptions, KubernetesOptions } from '../../src/kubernetes/source.ts';
 import type { KubernetesApiError } from '../../src/kubernetes/errors.ts';

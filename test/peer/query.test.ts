@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nextDelay } from '../../src/discovery/dns-poller.ts';
-import { checkFamily, checkPort, checkProtocol } from '../../src/discovery/options.ts';
+import { checkFamily, checkPort, checkProtocol } from '../../src/peer/index.ts';
 import { InvalidArgumentError } from '../../src/dns/invalid-argument.ts';
 import { clusterDomainOf, podNamespace, serviceDnsName, srvName } from '../../src/discovery/service-name.ts';
 

@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { firstLabel, makePeer, withoutTrailingDot } from '../../src/discovery/peer.ts';
-import type { SelfIdentity } from '../../src/discovery/peer.ts';
+import { firstLabel, makePeer, withoutTrailingDot } from '../../src/peer/index.ts';
+import type { SelfIdentity } from '../../src/peer/index.ts';
 import { peers } from '../../src/index.ts';
 import { DnsClient } from '../../src/dns/client.ts';
 import { activeResources, assertNoLeaks } from '../helpers/handles.ts';
