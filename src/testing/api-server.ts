@@ -87,6 +87,7 @@ export interface FakeEndpointSlice {
     hostname?: string;
     targetRef: { kind: 'Pod'; name: string; namespace: string; uid: string };
     nodeName: string;
+    zone?: string;
   }[];
   ports: { name: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
 }
@@ -413,10 +414,11 @@ class SliceStore {
       return {
         addresses: e.addresses.filter((a) => familyType(a) === type),
         // As the controller: ready includes publishNotReadyAddresses; serving is the pod's readiness.
-        conditions: { ready: e.published, serving: e.ready, terminating: false },
+        conditions: { ready: e.published, serving: e.serving, terminating: e.terminating },
         ...(e.hostname ? { hostname: e.hostname } : {}),
-        targetRef: { kind: 'Pod' as const, name: pod, namespace: state.namespace, uid: uidOf(`pod/${state.namespace}/${pod}`) },
-        nodeName: `node-${hash(pod)[0]! % 3}`,
+        targetRef: { kind: 'Pod' as const, name: pod, namespace: state.namespace, uid: e.pod.uid },
+        nodeName: e.nodeName,
+        ...(e.zone !== null ? { zone: e.zone } : {}),
       };
     });
     const ports = service.ports.map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol }));

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 
@@ -51,6 +52,10 @@ export interface PodSpec {
   hostname?: string;
   /** Pod subdomain: with a Service of this name, the pod gets `<hostname>.<subdomain>` records. */
   subdomain?: string;
+  /** Topology zone of the pod's node (`topology.kubernetes.io/zone`); default none. */
+  zone?: string;
+  /** Node the pod runs on (default `node-<n>`, spread over three nodes). */
+  nodeName?: string;
 }
 
 /** A pod as the model holds it. */
@@ -64,6 +69,14 @@ export interface Pod {
   readonly subdomain: string | null;
   /** Set for pods of a StatefulSet. */
   readonly ordinal: number | null;
+  /** Being deleted: no longer ready, still serving while it drains (see {@link TestCluster.setTerminating}). */
+  readonly terminating: boolean;
+  readonly zone: string | null;
+  readonly nodeName: string;
+  /** A new one for every pod created (a replaced pod of the same name gets another). */
+  readonly uid: string;
+  /** When the pod was created (ISO 8601). */
+  readonly creationTimestamp: string;
 }
 
 /** One endpoint of a Service: a selected pod, whether DNS publishes it or not. */
@@ -72,7 +85,13 @@ export interface Endpoint {
   /** The endpoint's hostname in DNS (`<hostname>.<svc>`): the pod hostname when its subdomain is the Service, else null. */
   hostname: string | null;
   addresses: readonly string[];
+  /** The pod is ready and not terminating. */
   ready: boolean;
+  /** The pod's readiness, also while it terminates (EndpointSlice `serving`). */
+  serving: boolean;
+  terminating: boolean;
+  zone: string | null;
+  nodeName: string;
   /** Ready, or published anyway by `publishNotReadyAddresses`. */
   published: boolean;
 }
@@ -91,6 +110,8 @@ export interface StatefulSetSpec {
   ordinalsStart?: number;
   /** Readiness of new pods (default true). */
   ready?: boolean;
+  /** Zones to spread pods over, in order: ordinal i goes to `zones[i % zones.length]`. */
+  zones?: string[];
 }
 
 /** A StatefulSet: pods `<name>-<ordinal>`; scale adds or removes the highest ordinals. */
@@ -133,6 +154,7 @@ export class TestCluster extends EventEmitter {
   #sortedPods: Pod[] | null = null;
   #nextPodAddress = 1;
   #nextClusterIP = 1;
+  #nextNode = 0;
   readonly #namespaces = new Set<string>(['default', 'kube-system']);
   readonly #services = new Map<string, Service>();
   readonly #pods = new Map<string, Pod>();
@@ -224,6 +246,15 @@ export class TestCluster extends EventEmitter {
     this.#updatePod(name, namespace, (pod) => ({ ...pod, ready }));
   }
 
+  /**
+   * Marks a pod as being deleted (or no longer, with `false`): as the EndpointSlice controller
+   * shows it, not ready, `serving` while the pod is ready, `terminating`. DNS drops it unless
+   * the Service has `publishNotReadyAddresses`. Remove it with {@link removePod} when it is gone.
+   */
+  setTerminating(name: string, terminating = true, namespace = 'default'): void {
+    this.#updatePod(name, namespace, (pod) => ({ ...pod, terminating }));
+  }
+
   /** Gives a pod new addresses (explicit, or newly allocated as when a pod is rescheduled). */
   setPodAddresses(name: string, addresses?: string[], namespace = 'default'): void {
     this.#updatePod(name, namespace, (pod) => ({
@@ -279,12 +310,17 @@ export class TestCluster extends EventEmitter {
     for (const pod of this.#sortedPods) {
       if (pod.namespace !== namespace) continue;
       if (!selector.every(([k, v]) => pod.labels[k] === v)) continue;
+      const ready = pod.ready && !pod.terminating;
       out.push({
         pod,
         hostname: pod.subdomain === service.name ? pod.hostname : null,
         addresses: pod.addresses,
-        ready: pod.ready,
-        published: pod.ready || service.publishNotReadyAddresses,
+        ready,
+        serving: pod.ready,
+        terminating: pod.terminating,
+        zone: pod.zone,
+        nodeName: pod.nodeName,
+        published: ready || service.publishNotReadyAddresses,
       });
     }
     return out;
@@ -304,6 +340,7 @@ export class TestCluster extends EventEmitter {
           ready: spec.ready ?? true,
           subdomain: spec.serviceName,
           ...(spec.ipFamilies ? { ipFamilies: spec.ipFamilies } : {}),
+          ...(spec.zones && spec.zones.length > 0 ? { zone: spec.zones[i % spec.zones.length]! } : {}),
         },
         start + i,
       );
@@ -323,6 +360,11 @@ export class TestCluster extends EventEmitter {
       hostname: spec.hostname ?? spec.name,
       subdomain: spec.subdomain ?? null,
       ordinal,
+      terminating: false,
+      zone: spec.zone ?? null,
+      nodeName: spec.nodeName ?? `node-${this.#nextNode++ % 3}`,
+      uid: randomUUID(),
+      creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     };
     this.#namespaces.add(namespace);
     this.#pods.set(key(namespace, spec.name), pod);
