@@ -3,8 +3,8 @@ import type { ServerAddress } from './server-address.js';
 
 /** A transport failure of one exchange: the server could not be reached, or broke framing. */
 export interface TransportFailure {
-  code: 'ECONNREFUSED' | 'EBADRESP';
-  /** A short human reason: `'port unreachable'`, `'TCP connection closed before the answer'`. */
+  code: 'ECONNREFUSED' | 'ENETUNREACH' | 'ECONNRESET' | 'EBADRESP';
+  /** A short human reason: `'port unreachable'`, `'TCP connection closed by the server before the answer'`. */
   reason: string;
   cause?: unknown;
 }
@@ -23,8 +23,10 @@ export interface Exchange {
   id: number;
   /** The transport's handle of where it waits (socket, connection, queue); null when not waiting. */
   slot: object | null;
-  /** Set by the TCP transport once it re-sent the exchange after a reused connection closed. */
+  /** Set by the TCP transport once it re-sent the exchange after its connection closed or wedged. */
   resent: boolean;
+  /** The transport put the query on the wire (a queued exchange has not been sent yet). */
+  sent(): void;
   /** An answer that passed the RFC 5452 checks (ID, source, question). */
   answered(msg: Buffer, transport: 'udp' | 'tcp'): void;
   /** The transport gave up on this exchange. */
