@@ -21,6 +21,11 @@ export interface Exchange {
   readonly server: ServerAddress;
   /** ID the transport gave this exchange (unique among those pending on its socket or connection). */
   id: number;
+  /**
+   * performance.now() after which a queued exchange is not sent any more: its try is (nearly)
+   * over, and it times out as never sent rather than going out as it gives up.
+   */
+  readonly sendBy: number;
   /** The transport's handle of where it waits (socket, connection, queue); null when not waiting. */
   slot: object | null;
   /** Set by the TCP transport once it re-sent the exchange after its connection closed or wedged. */
@@ -31,6 +36,11 @@ export interface Exchange {
   answered(msg: Buffer, transport: 'udp' | 'tcp'): void;
   /** The transport gave up on this exchange. */
   failed(failure: TransportFailure): void;
+}
+
+/** True when a queued `ex` is past its {@link Exchange.sendBy}: do not send it. */
+export function expiring(ex: Exchange, now: number): boolean {
+  return ex.sendBy <= now;
 }
 
 /** Counters the transports update. */

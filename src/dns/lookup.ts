@@ -56,6 +56,9 @@ export class Lookup implements Exchange, DeadlineNode, LookupHandle {
   /** The current try went on the wire (not still queued), and when. */
   private wasSent = false;
   private writtenAt = 0;
+  /** When the try's query was handed to the transport (it may wait in a queue before it is written). */
+  private askedAt = 0;
+  sendBy = 0;
   /** Sends so far, to tell whether a transport call led to another send before it returned. */
   private sends = 0;
   // DeadlineNode
@@ -140,6 +143,9 @@ export class Lookup implements Exchange, DeadlineNode, LookupHandle {
     this.traced = false;
     const sends = ++this.sends;
     core.deadlines.add(this, Math.max(1, ms));
+    this.askedAt = this.deadline - Math.max(1, ms);
+    // Worth sending from a queue only with a tenth of the try left: an answer could still come.
+    this.sendBy = this.deadline - Math.max(1, ms / 10);
     if (via === 'tcp') core.tcp.send(this);
     else core.udp.send(this);
     // Traced after the transport gave the ID, unless the transport failed it at once (and moved on).
@@ -243,9 +249,11 @@ export class Lookup implements Exchange, DeadlineNode, LookupHandle {
     if (this.via === 'udp' && core.settings.singleRequestReopen) core.udp.reopen(this.server);
     core.counters.timeouts++;
     core.health.failed(this.server);
+    const waited = this.writtenAt - this.askedAt;
+    const queue = waited >= 1 ? ` (sent after ${Math.round(waited)} ms in the queue)` : '';
     this.tryFailed({
       code: DnsErrorCode.TIMEOUT,
-      detail: `no answer from ${this.server.label} within ${timeout} ms`,
+      detail: `no answer from ${this.server.label} within ${timeout} ms${queue}`,
     });
   }
 

@@ -9,7 +9,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { reportDrop } from './diagnostics.js';
-import { IdSource, type Exchange, type TransportCounters, type TransportFailure } from './exchange.js';
+import { IdSource, expiring, type Exchange, type TransportCounters, type TransportFailure } from './exchange.js';
 import { messageId, responseMatches } from './message.js';
 import type { ServerAddress } from './server-address.js';
 import { socketFailure } from './udp.js';
@@ -115,8 +115,11 @@ export class TcpTransport {
     const moved = [...conn.pending.values()];
     conn.pending.clear();
     this.destroy(conn);
+    const now = performance.now();
     for (const other of moved) {
       other.slot = null;
+      // One that times out now too is left to its own expiry.
+      if (expiring(other, now)) continue;
       other.resent = true;
       this.send(other);
     }
@@ -166,7 +169,10 @@ export class TcpTransport {
   /** Sends waiting exchanges while connections have room. */
   private pump(pool: TcpPool): void {
     if (pool.waiting.size === 0 || this.closed) return;
+    const now = performance.now();
     for (const ex of pool.waiting) {
+      // Its try is over: it times out as never sent, rather than going out as it gives up.
+      if (expiring(ex, now)) continue;
       const conn = this.pick(pool);
       if (conn === null) return;
       pool.waiting.delete(ex);

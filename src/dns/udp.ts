@@ -7,7 +7,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { reportDrop } from './diagnostics.js';
-import { IdSource, type Exchange, type TransportCounters, type TransportFailure } from './exchange.js';
+import { IdSource, expiring, type Exchange, type TransportCounters, type TransportFailure } from './exchange.js';
 import { messageId, responseMatches } from './message.js';
 import type { ServerAddress } from './server-address.js';
 
@@ -181,8 +181,11 @@ export class UdpTransport {
   /** Sends waiting exchanges while the server has room. */
   private pump(pool: ServerPool): void {
     if (pool.waiting.size === 0 || this.closed) return;
+    const now = performance.now();
     for (const ex of pool.waiting) {
       if (pool.inflight >= this.options.maxInflight) return;
+      // Its try is over: it times out as never sent, rather than going out as it gives up.
+      if (expiring(ex, now)) continue;
       pool.waiting.delete(ex);
       this.dispatch(pool, ex);
     }
