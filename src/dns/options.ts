@@ -56,6 +56,8 @@ function snapshot(options: unknown): Partial<Record<(typeof KEYS)[number], unkno
     } catch {
       throw new InvalidArgumentError(`option ${key}: reading it threw`);
     }
+    // null is not "the default": a caller passing null for a number has a bug worth hearing about.
+    if (value === null) throw new InvalidArgumentError(`option ${key}`, value, 'a value, or undefined for the default');
     if (value !== undefined) out[key] = value;
   }
   return out;
