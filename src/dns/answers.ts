@@ -3,9 +3,10 @@
  * or by a name a CNAME chain starting at it leads to (a server, or a forger that got past the
  * checks, cannot slip in `A unrelated.example 6.6.6.6`); SRV glue only for the SRV targets.
  */
+import { DnsErrorCode, type DnsErrorCodeValue } from './errors.js';
 import type { DnsRecord } from './message.js';
 import { canonicalName } from './name.js';
-import type { RecordWithTtl, SrvAddress, SrvRecordWithAddresses } from './types.js';
+import type { DnsResponse, RecordWithTtl, SrvAddress, SrvRecordWithAddresses } from './types.js';
 
 /** Longest CNAME chain followed (BIND follows 16, glibc's getaddrinfo a handful; 8 is plenty in a cluster). */
 export const MAX_CNAME_CHAIN = 8;
@@ -96,4 +97,25 @@ export function srvWithGlue(records: readonly DnsRecord[], additionals: readonly
     });
   }
   return out;
+}
+
+/** What resolve4/resolve6/resolveSrv resolve to, or the error to reject with. */
+export type LookupResult = { value: (string | RecordWithTtl)[] | SrvRecordWithAddresses[] } | { code: DnsErrorCodeValue; detail: string };
+
+/**
+ * The result of an address or SRV lookup from its answer: ENOTFOUND for NXDOMAIN; EBADRESP for
+ * an answer truncated even over TCP (a partial record set must not pass for the whole one: a
+ * watcher would drop the peers cut off) or a CNAME chain too long; ENODATA without records.
+ */
+export function resultOf(res: DnsResponse, type: string, srv: boolean, withTtl: boolean): LookupResult {
+  if (res.rcode === 'NXDOMAIN') return { code: DnsErrorCode.NOTFOUND, detail: 'the name does not exist' };
+  if (res.truncated) {
+    const detail = `the answer was truncated even over TCP (${res.answers.length} records kept): the record set is incomplete, more than a 65,535-byte message holds`;
+    return { code: DnsErrorCode.BADRESP, detail };
+  }
+  const selection = selectRecords(res.answers, res.name, type);
+  if ('error' in selection) return { code: DnsErrorCode.BADRESP, detail: selection.error };
+  const value = srv ? srvWithGlue(selection.records, res.additionals) : addressesOf(selection.records, withTtl);
+  if (value.length === 0) return { code: DnsErrorCode.NODATA, detail: `no ${type} records` };
+  return { value };
 }

@@ -2,15 +2,16 @@
  * The query pipeline: one call of query()/resolve*() walks the search candidates, the tries and
  * the servers (in the order server health gives), and turns the answer into its result.
  */
-import { addressesOf, selectRecords, srvWithGlue } from './answers.js';
+import { resultOf } from './answers.js';
 import type { ClientCore, LookupHandle } from './core.js';
 import type { DeadlineNode } from './deadlines.js';
-import { debug, queryEndChannel, queryStartChannel, tracing } from './diagnostics.js';
+import { tracing } from './diagnostics.js';
 import { DnsError, DnsErrorCode, type DnsErrorCodeValue } from './errors.js';
 import type { Exchange, TransportFailure } from './exchange.js';
 import { decodeResponse, isTruncated, questionEnd, type QueryType } from './message.js';
 import { canonicalName } from './name.js';
 import type { ServerAddress } from './server-address.js';
+import { syscall, traceEnd, traceStart, type TracedTry, type TryFailure } from './trace.js';
 import type { DnsResponse } from './types.js';
 
 /** What a lookup resolves to: the raw response, addresses, or SRV records. */
@@ -18,10 +19,6 @@ export const Kind = { Query: 0, A: 1, Aaaa: 2, Srv: 3 } as const;
 /** One of {@link Kind}. */
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
-/** node:dns names its calls queryA, queryAaaa, querySrv: errors say which call failed the same way. */
-function syscall(type: string): string {
-  return `query${type.charAt(0)}${type.slice(1).toLowerCase()}`;
-}
 
 /** Failures that say the server, not the name, is the problem: server health remembers them. */
 const SERVER_FAILURES: ReadonlySet<string> = new Set([
@@ -31,12 +28,6 @@ const SERVER_FAILURES: ReadonlySet<string> = new Set([
   DnsErrorCode.CONNRESET,
 ]);
 
-/** What a failed try left, to report if it was the last one. */
-interface TryFailure {
-  code: DnsErrorCodeValue;
-  detail: string;
-  cause?: unknown;
-}
 
 const noop = (): void => {};
 
@@ -328,70 +319,17 @@ export class Lookup implements Exchange, DeadlineNode, LookupHandle {
   }
 
   private succeed(res: DnsResponse): void {
-    switch (this.kind) {
-      case Kind.Query:
-        return this.settle(res);
-      case Kind.A:
-      case Kind.Aaaa:
-        return this.settleAddresses(res);
-      case Kind.Srv:
-        return this.settleSrv(res);
+    if (this.kind === Kind.Query) {
+      this.settle(res);
+      return;
     }
-  }
-
-  private negative(res: DnsResponse): boolean {
-    if (res.rcode === 'NXDOMAIN') {
-      this.finishError(DnsErrorCode.NOTFOUND, this.negativeDetail(res, 'the name does not exist'), undefined, res);
-      return true;
+    const result = resultOf(res, this.type, this.kind === Kind.Srv, this.withTtl);
+    if ('value' in result) {
+      this.settle(result.value);
+      return;
     }
-    return false;
-  }
-
-  private negativeDetail(res: DnsResponse, what: string): string {
     const tried = this.candidates.length > 1 ? `; searched ${this.candidates.join(', ')}` : '';
-    return `server ${res.server}: ${what}${tried}`;
-  }
-
-  /**
-   * resolve4/6/Srv give whole record sets: an answer still truncated over TCP lost records, and a
-   * partial set must not pass for the whole one (a watcher would drop the peers cut off).
-   */
-  private incomplete(res: DnsResponse): boolean {
-    if (!res.truncated) return false;
-    const detail = `the answer was truncated even over TCP (${res.answers.length} records kept): the record set is incomplete, more than a 65,535-byte message holds`;
-    this.finishError(DnsErrorCode.BADRESP, this.negativeDetail(res, detail), undefined, res);
-    return true;
-  }
-
-  private settleAddresses(res: DnsResponse): void {
-    if (this.negative(res) || this.incomplete(res)) return;
-    const picked = this.pick(res);
-    if (picked === null) return;
-    if (picked.length === 0) {
-      this.finishError(DnsErrorCode.NODATA, this.negativeDetail(res, `no ${this.type} records`), undefined, res);
-      return;
-    }
-    this.settle(addressesOf(picked, this.withTtl));
-  }
-
-  private settleSrv(res: DnsResponse): void {
-    if (this.negative(res) || this.incomplete(res)) return;
-    const picked = this.pick(res);
-    if (picked === null) return;
-    const out = srvWithGlue(picked, res.additionals);
-    if (out.length === 0) {
-      this.finishError(DnsErrorCode.NODATA, this.negativeDetail(res, 'no SRV records'), undefined, res);
-      return;
-    }
-    this.settle(out);
-  }
-
-  /** The answer's records of the type asked owned by the name (or its CNAME chain); null: failed. */
-  private pick(res: DnsResponse): DnsResponse['answers'] | null {
-    const selection = selectRecords(res.answers, res.name, this.type);
-    if ('records' in selection) return selection.records;
-    this.finishError(DnsErrorCode.BADRESP, this.negativeDetail(res, selection.error), undefined, res);
-    return null;
+    this.finishError(result.code, `server ${res.server}: ${result.detail}${tried}`, undefined, res);
   }
 
   private settle(value: unknown): void {
@@ -429,40 +367,15 @@ export class Lookup implements Exchange, DeadlineNode, LookupHandle {
 
   private traceStart(): void {
     this.sentAt = performance.now();
-    const message = { name: this.name, type: this.type, server: this.server.label, transport: this.via, id: this.id };
-    if (debug.enabled) debug('query %s %s -> %s %s id=%d', this.type, this.name, message.server, this.via, this.id);
-    if (queryStartChannel.hasSubscribers) queryStartChannel.publish(message);
+    traceStart(this.tryView());
   }
 
   private traceEnd(rcode: string | null, failure: TryFailure | null, truncated = false): void {
     this.traced = false;
-    const duration = performance.now() - this.sentAt;
-    const error =
-      failure === null
-        ? null
-        : new DnsError(failure.code, `${syscall(this.type)} ${failure.code} ${this.name} (${failure.detail})`, {
-            hostname: this.name,
-            rrtype: this.type,
-            server: this.server.label,
-            cause: failure.cause,
-          });
-    if (debug.enabled) {
-      debug('answer %s %s <- %s %s id=%d: %s in %s ms', this.type, this.name, this.server.label, this.via, this.id,
-        rcode ?? failure?.code ?? 'truncated, retrying over TCP', duration.toFixed(1));
-    }
-    if (queryEndChannel.hasSubscribers) {
-      queryEndChannel.publish({
-        name: this.name,
-        type: this.type,
-        server: this.server.label,
-        transport: this.via,
-        id: this.id,
-        rcode,
-        error,
-        truncated,
-        duration,
-      });
-    }
+    traceEnd(this.tryView(), performance.now() - this.sentAt, rcode, failure, truncated);
+  }
+
+  private tryView(): TracedTry {
+    return { name: this.name, type: this.type, server: this.server.label, transport: this.via, id: this.id };
   }
 }
-
