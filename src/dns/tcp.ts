@@ -38,6 +38,8 @@ class TcpConnection {
   closed = false;
   /** Answers received: a connection that answered and then closes was closed by a live server. */
   answers = 0;
+  /** Queries written on it (against the server's learned per-connection limit). */
+  written = 0;
   /** When bytes last came in (performance.now()), to tell a slow query from a wedged connection. */
   lastData = 0;
   idleTimer: NodeJS.Timeout | null = null;
@@ -54,9 +56,17 @@ class TcpPool {
   readonly conns = new Set<TcpConnection>();
   /** Exchanges waiting for room, in order (a Set deletes in O(1) on cancel). */
   readonly waiting = new Set<Exchange>();
+  /**
+   * Queries the server answers on one connection before it closes it, once seen (CoreDNS: 128):
+   * no more are written on a connection, so that they need not be sent again on another.
+   */
+  perConnection = Infinity;
 
   constructor(readonly server: ServerAddress) {}
 }
+
+/** A server that closed after fewer answers than this is not taken to have a per-connection limit. */
+const MIN_LEARNED_LIMIT = 16;
 
 /** Sends queries over TCP and routes their answers back to their {@link Exchange}. */
 export class TcpTransport {
@@ -143,7 +153,7 @@ export class TcpTransport {
   private pick(pool: TcpPool): TcpConnection | null {
     let best: TcpConnection | null = null;
     for (const conn of pool.conns) {
-      if (conn.pending.size >= this.options.maxInflight) continue;
+      if (conn.pending.size >= this.options.maxInflight || conn.written >= pool.perConnection) continue;
       if (best === null || conn.pending.size < best.pending.size) best = conn;
     }
     if (best !== null) return best;
@@ -156,6 +166,7 @@ export class TcpTransport {
     ex.id = id;
     ex.slot = conn;
     conn.pending.set(id, ex);
+    conn.written++;
     if (conn.idleTimer !== null) clearTimeout(conn.idleTimer);
     conn.idleTimer = null;
     const frame = Buffer.allocUnsafe(ex.packet.length + 2);
@@ -195,7 +206,10 @@ export class TcpTransport {
 
   private release(conn: TcpConnection, ex: Exchange): void {
     if (conn.pending.get(ex.id) === ex) conn.pending.delete(ex.id);
-    if (conn.pending.size === 0 && !conn.closed) this.armIdle(conn);
+    if (conn.pending.size > 0 || conn.closed) return;
+    // At the server's limit the connection is spent: close it rather than wait for the server to.
+    if (conn.written >= conn.pool.perConnection) this.destroy(conn);
+    else this.armIdle(conn);
   }
 
   /** (Re)starts the idle timer; one timer object per connection, refreshed rather than re-created. */
@@ -284,6 +298,7 @@ export class TcpTransport {
     this.forget(conn);
     const failed = [...conn.pending.values()];
     conn.pending.clear();
+    if (!partial && failed.length > 0 && conn.answers >= MIN_LEARNED_LIMIT) conn.pool.perConnection = conn.answers;
     for (const ex of failed) {
       ex.slot = null;
       if (partial) {
