@@ -135,9 +135,10 @@ export class DnsClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Lookups waiting for their single-request turn have no deadline yet. Last first, so that
+    // ending one never starts the next.
+    for (const lookup of this.core.turnHolders().reverse()) lookup.cancel('client closed');
     for (const node of this.core.deadlines.nodes()) (node as Lookup).cancel('client closed');
-    // Lookups waiting for their single-request turn have no deadline yet.
-    for (const lookup of this.core.turnHolders()) lookup.cancel('client closed');
     this.core.udp.close();
     this.core.tcp.close();
     this.core.clearCache();

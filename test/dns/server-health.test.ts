@@ -190,3 +190,18 @@ describe('glibc resolver settings', () => {
     }
   });
 });
+
+describe('single-request and close()', () => {
+  test('close() with A and AAAA lookups waiting their turn: all ECANCELLED, nothing more sent', async () => {
+    const server = await rawUdpServer(() => {});
+    const c = client(server.servers, { singleRequest: true, timeout: 5000 });
+    const all = Promise.allSettled([c.resolve4(NAME), c.resolve6(NAME), c.resolve4(NAME), c.resolve6(NAME)]);
+    await sleep(50);
+    c.close();
+    const outcomes = await all;
+    assert.deepEqual(outcomes.map((o) => o.status === 'rejected' && (o.reason as { code: string }).code), ['ECANCELLED', 'ECANCELLED', 'ECANCELLED', 'ECANCELLED']);
+    await sleep(50);
+    assert.equal(server.queries.length, 1, 'only the first was ever sent');
+    await server.close();
+  });
+});
