@@ -43,6 +43,20 @@ export function expiring(ex: Exchange, now: number): boolean {
   return ex.sendBy <= now;
 }
 
+/**
+ * Socket errors that mean the kernel will not send to this server from here: no route, a family
+ * this host lacks, a link-local address without a scope, a broadcast address (EACCES).
+ */
+const UNREACHABLE = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'EINVAL', 'EACCES', 'EPERM', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'ENETDOWN']);
+
+/** The typed failure of a socket error. */
+export function socketFailure(err: NodeJS.ErrnoException, what: string): TransportFailure {
+  const code = err.code ?? '';
+  if (code === 'ECONNREFUSED') return { code: 'ECONNREFUSED', reason: 'port unreachable', cause: err };
+  if (UNREACHABLE.has(code)) return { code: 'ENETUNREACH', reason: `${what} failed with ${code}: the server cannot be reached from this host`, cause: err };
+  return { code: 'ECONNREFUSED', reason: `${what} failed with ${code || err.message}`, cause: err };
+}
+
 /** Counters the transports update. */
 export interface TransportCounters {
   /** Answers ignored by the anti-spoofing checks. */

@@ -9,10 +9,9 @@
  */
 import { connect, type Socket } from 'node:net';
 import { reportDrop } from './diagnostics.js';
-import { IdSource, expiring, type Exchange, type TransportCounters, type TransportFailure } from './exchange.js';
+import { IdSource, expiring, socketFailure, type Exchange, type TransportCounters, type TransportFailure } from './exchange.js';
 import { messageId, responseMatches } from './message.js';
 import type { ServerAddress } from './server-address.js';
-import { socketFailure } from './udp.js';
 
 /** Options of {@link TcpTransport}. */
 export interface TcpTransportOptions {

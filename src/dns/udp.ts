@@ -7,7 +7,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { reportDrop } from './diagnostics.js';
-import { IdSource, expiring, type Exchange, type TransportCounters, type TransportFailure } from './exchange.js';
+import { IdSource, expiring, socketFailure, type Exchange, type TransportCounters } from './exchange.js';
 import { messageId, responseMatches } from './message.js';
 import type { ServerAddress } from './server-address.js';
 
@@ -56,20 +56,6 @@ function flushSlot(slot: UdpSlot): void {
   const queue = slot.queue;
   slot.queue = [];
   for (const ex of queue) if (slot.pending.get(ex.id) === ex) slot.pool.transport.write(slot, ex);
-}
-
-/**
- * Socket errors that mean the kernel will not send to this server from here: no route, a family
- * this host lacks, a link-local address without a scope, a broadcast address (EACCES).
- */
-const UNREACHABLE = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'EINVAL', 'EACCES', 'EPERM', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'ENETDOWN']);
-
-/** The typed failure of a socket error. */
-export function socketFailure(err: NodeJS.ErrnoException, what: string): TransportFailure {
-  const code = err.code ?? '';
-  if (code === 'ECONNREFUSED') return { code: 'ECONNREFUSED', reason: 'port unreachable', cause: err };
-  if (UNREACHABLE.has(code)) return { code: 'ENETUNREACH', reason: `${what} failed with ${code}: the server cannot be reached from this host`, cause: err };
-  return { code: 'ECONNREFUSED', reason: `${what} failed with ${code || err.message}`, cause: err };
 }
 
 /** Per-server state: the current socket, retired ones draining, and the wait queue. */
