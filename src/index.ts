@@ -13,7 +13,7 @@ export { DnsClient } from './dns/client.js';
 export type { DnsClientOptions, DnsClientStats, DnsResponse, QueryOptions, RecordWithTtl, ResolveOptions, SrvRecordWithAddresses, SrvAddress } from './dns/client.js';
 export type { DnsRecord, DnsRecordBase, AddressRecord, NameRecord, SrvRecord, SoaRecord, MxRecord, TxtRecord, OtherRecord, OtherRecordType, QueryType, Rcode } from './dns/message.js';
 export { readResolvConf, parseResolvConf } from './dns/resolv-conf.js';
-export type { ResolvConf } from './dns/resolv-conf.js';
+export type { ResolvConf, ResolvEnv } from './dns/resolv-conf.js';
 export { InvalidArgumentError } from './dns/invalid-argument.js';
 export { QUERY_START_CHANNEL, QUERY_END_CHANNEL, DROP_CHANNEL } from './dns/diagnostics.js';
 export type { QueryStartMessage, QueryEndMessage, DropMessage } from './dns/diagnostics.js';

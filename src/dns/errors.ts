@@ -14,7 +14,18 @@ export const DnsErrorCode = {
   TIMEOUT: 'ETIMEOUT',
   /** The server's port is closed (ICMP port unreachable, TCP RST). */
   CONNREFUSED: 'ECONNREFUSED',
-  /** The answer could not be decoded or breaks the protocol. */
+  /**
+   * The server cannot be reached from here: the kernel refused to connect or send (no route, an
+   * address family this host lacks, a link-local address without scope, a broadcast address).
+   * Not a node:dns code: node:dns would fail these with a system error.
+   */
+  NETUNREACH: 'ENETUNREACH',
+  /**
+   * The server closed the TCP connection before answering, even on a fresh connection (after a
+   * close, what was in flight is sent again once on a new one). Not a node:dns code.
+   */
+  CONNRESET: 'ECONNRESET',
+  /** The answer could not be decoded or breaks the protocol (also: a CNAME chain longer than 8). */
   BADRESP: 'EBADRESP',
   /** The server answered FORMERR: it could not read our query. */
   FORMERR: 'EFORMERR',

@@ -1,11 +1,15 @@
 /**
- * TCP transport (RFC 7766): 2-byte length framing, one connection per server reused for many
+ * TCP transport (RFC 7766): 2-byte length framing, a few connections per server reused for many
  * queries and pipelined (several in flight, matched by ID), closed after a short idle time.
+ * Each connection holds at most `maxInflight` queries (so IDs never run out) and a server gets at
+ * most `maxConnections`; more queries wait in a queue. A server that closes a connection after N
+ * answers (CoreDNS closes after 128) gets what was in flight again on a new connection; a
+ * connection that lets a query time out without sending anything is replaced.
  * Connections are unref'd: they never hold the process open.
  */
 import { connect, type Socket } from 'node:net';
 import { reportDrop } from './diagnostics.js';
-import { IdSource, type Exchange, type TransportCounters } from './exchange.js';
+import { IdSource, expiring, socketFailure, type Exchange, type TransportCounters, type TransportFailure } from './exchange.js';
 import { messageId, responseMatches } from './message.js';
 import type { ServerAddress } from './server-address.js';
 
@@ -13,6 +17,10 @@ import type { ServerAddress } from './server-address.js';
 export interface TcpTransportOptions {
   /** Milliseconds a connection with nothing in flight stays open for reuse. */
   idleTimeout: number;
+  /** Queries in flight on one connection. */
+  maxInflight: number;
+  /** Connections open at once to one server. */
+  maxConnections: number;
 }
 
 const HEADER_LENGTH = 12;
@@ -27,21 +35,42 @@ class TcpConnection {
   need = -1;
   connected = false;
   closed = false;
-  /** Answers received: a connection that answered before and then closes was idle-closed by the server. */
+  /** Answers received: a connection that answered and then closes was closed by a live server. */
   answers = 0;
+  /** Queries written on it (against the server's learned per-connection limit). */
+  written = 0;
+  /** When bytes last came in (performance.now()), to tell a slow query from a wedged connection. */
+  lastData = 0;
   idleTimer: NodeJS.Timeout | null = null;
-  error: Error | null = null;
+  error: NodeJS.ErrnoException | null = null;
 
   constructor(
     readonly socket: Socket,
-    readonly server: ServerAddress,
+    readonly pool: TcpPool,
   ) {}
 }
 
+/** Per-server state: its connections and the queries waiting for room on one. */
+class TcpPool {
+  readonly conns = new Set<TcpConnection>();
+  /** Exchanges waiting for room, in order (a Set deletes in O(1) on cancel). */
+  readonly waiting = new Set<Exchange>();
+  /**
+   * Queries the server answers on one connection before it closes it, once seen (CoreDNS: 128):
+   * no more are written on a connection, so that they need not be sent again on another.
+   */
+  perConnection = Infinity;
+
+  constructor(readonly server: ServerAddress) {}
+}
+
+/** A server that closed after fewer answers than this is not taken to have a per-connection limit. */
+const MIN_LEARNED_LIMIT = 16;
+
 /** Sends queries over TCP and routes their answers back to their {@link Exchange}. */
 export class TcpTransport {
-  private readonly connections = new Map<string, TcpConnection>();
-  private readonly all = new Set<TcpConnection>();
+  private readonly pools = new Map<string, TcpPool>();
+  private closed = false;
 
   constructor(
     private readonly options: TcpTransportOptions,
@@ -51,69 +80,145 @@ export class TcpTransport {
 
   /** Number of open connections (for tests and stats). */
   get openConnections(): number {
-    return this.all.size;
+    let n = 0;
+    for (const pool of this.pools.values()) n += pool.conns.size;
+    return n;
   }
 
-  /** Sends `ex` on the server's connection, opening one if needed. */
+  /** Sends `ex` on the least busy connection to its server, opening one if needed, or queues it. */
   send(ex: Exchange): void {
-    let conn = this.connections.get(ex.server.label);
-    if (conn === undefined || conn.closed) conn = this.open(ex.server);
+    const key = ex.server.label;
+    let pool = this.pools.get(key);
+    if (pool === undefined) this.pools.set(key, (pool = new TcpPool(ex.server)));
+    const conn = this.pick(pool);
+    if (conn === null) {
+      ex.slot = pool;
+      pool.waiting.add(ex);
+      return;
+    }
+    this.write(conn, ex);
+  }
+
+  /** True while `ex` waits for room on a connection (not yet written). */
+  queued(ex: Exchange): boolean {
+    return ex.slot instanceof TcpPool;
+  }
+
+  /** Forgets `ex` (aborted, or moved on): a later answer for it is dropped. */
+  cancel(ex: Exchange): void {
+    const slot = ex.slot;
+    ex.slot = null;
+    if (slot instanceof TcpPool) slot.waiting.delete(ex);
+    else if (slot instanceof TcpConnection) this.release(slot, ex);
+  }
+
+  /**
+   * `ex` timed out. If its connection sent nothing since the query was written, the connection
+   * is wedged (a half-dead load balancer, lost conntrack state): it is closed and what else was
+   * in flight on it goes out again on a new one, so that retries do not wait on it too.
+   */
+  expired(ex: Exchange, writtenAt: number): void {
+    const conn = ex.slot;
+    this.cancel(ex);
+    if (!(conn instanceof TcpConnection) || conn.closed || conn.lastData > writtenAt) return;
+    const moved = [...conn.pending.values()];
+    conn.pending.clear();
+    this.destroy(conn);
+    const now = performance.now();
+    for (const other of moved) {
+      other.slot = null;
+      // One that times out now too is left to its own expiry.
+      if (expiring(other, now)) continue;
+      other.resent = true;
+      this.send(other);
+    }
+    this.pump(conn.pool);
+  }
+
+  /** Closes every connection at once. Exchanges still waiting are forgotten (the client failed them). */
+  close(): void {
+    this.closed = true;
+    for (const pool of this.pools.values()) {
+      pool.waiting.clear();
+      for (const conn of pool.conns) {
+        conn.pending.clear();
+        this.destroy(conn);
+      }
+    }
+    this.pools.clear();
+  }
+
+  /** The open connection with room and the fewest in flight; a new one if none has room; else null. */
+  private pick(pool: TcpPool): TcpConnection | null {
+    let best: TcpConnection | null = null;
+    for (const conn of pool.conns) {
+      if (conn.pending.size >= this.options.maxInflight || conn.written >= pool.perConnection) continue;
+      if (best === null || conn.pending.size < best.pending.size) best = conn;
+    }
+    if (best !== null) return best;
+    if (pool.conns.size >= this.options.maxConnections || this.closed) return null;
+    return this.open(pool);
+  }
+
+  private write(conn: TcpConnection, ex: Exchange): void {
     const id = this.ids.take(conn.pending);
     ex.id = id;
     ex.slot = conn;
     conn.pending.set(id, ex);
+    conn.written++;
+    if (conn.idleTimer !== null) clearTimeout(conn.idleTimer);
+    conn.idleTimer = null;
     const frame = Buffer.allocUnsafe(ex.packet.length + 2);
     frame.writeUInt16BE(ex.packet.length, 0);
     ex.packet.copy(frame, 2);
     frame.writeUInt16BE(id, 2);
     conn.socket.write(frame);
+    ex.sent();
   }
 
-  /** Forgets `ex` (timed out or aborted): a later answer for it is dropped. */
-  cancel(ex: Exchange): void {
-    const conn = ex.slot;
-    if (conn instanceof TcpConnection) this.release(conn, ex);
-    ex.slot = null;
-  }
-
-  /** Closes every connection at once. */
-  close(): void {
-    for (const conn of this.all) {
-      conn.pending.clear();
-      this.destroy(conn);
+  /** Sends waiting exchanges while connections have room. */
+  private pump(pool: TcpPool): void {
+    if (pool.waiting.size === 0 || this.closed) return;
+    const now = performance.now();
+    for (const ex of pool.waiting) {
+      // Its try is over: it times out as never sent, rather than going out as it gives up.
+      if (expiring(ex, now)) continue;
+      const conn = this.pick(pool);
+      if (conn === null) return;
+      pool.waiting.delete(ex);
+      this.write(conn, ex);
     }
-    this.connections.clear();
   }
 
-  private open(server: ServerAddress): TcpConnection {
+  private open(pool: TcpPool): TcpConnection {
+    const { server } = pool;
     const socket = connect({ host: server.host, port: server.port, noDelay: true });
-    const conn = new TcpConnection(socket, server);
-    this.connections.set(server.label, conn);
-    this.all.add(conn);
+    const conn = new TcpConnection(socket, pool);
+    pool.conns.add(conn);
     socket.unref();
     socket.on('connect', () => (conn.connected = true));
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
-    socket.on('error', (err: Error) => (conn.error = err));
+    socket.on('error', (err: NodeJS.ErrnoException) => (conn.error = err));
     socket.on('close', () => this.onClose(conn));
     return conn;
   }
 
   private release(conn: TcpConnection, ex: Exchange): void {
     if (conn.pending.get(ex.id) === ex) conn.pending.delete(ex.id);
-    if (conn.pending.size === 0 && !conn.closed) this.armIdle(conn);
+    if (conn.pending.size > 0 || conn.closed) return;
+    // At the server's limit the connection is spent: close it rather than wait for the server to.
+    if (conn.written >= conn.pool.perConnection) this.destroy(conn);
+    else this.armIdle(conn);
   }
 
   /** (Re)starts the idle timer; one timer object per connection, refreshed rather than re-created. */
   private armIdle(conn: TcpConnection): void {
-    if (conn.idleTimer === null) {
-      conn.idleTimer = setTimeout(() => this.onIdle(conn), this.options.idleTimeout);
-      conn.idleTimer.unref();
-    } else {
-      conn.idleTimer.refresh();
-    }
+    conn.idleTimer = setTimeout(() => this.onIdle(conn), this.options.idleTimeout);
+    conn.idleTimer.unref();
   }
 
   private onIdle(conn: TcpConnection): void {
+    conn.idleTimer = null;
     if (conn.pending.size === 0) this.destroy(conn);
   }
 
@@ -143,6 +248,7 @@ export class TcpTransport {
   }
 
   private onData(conn: TcpConnection, chunk: Buffer): void {
+    conn.lastData = performance.now();
     conn.chunks.push(chunk);
     conn.buffered += chunk.length;
     while (!conn.closed) {
@@ -170,11 +276,12 @@ export class TcpTransport {
     conn.answers++;
     this.release(conn, ex);
     ex.slot = null;
+    this.pump(conn.pool);
     ex.answered(msg, 'tcp');
   }
 
   /** Framing broke: nothing after it on this connection can be trusted. */
-  private fail(conn: TcpConnection, failure: { code: 'EBADRESP'; reason: string }): void {
+  private fail(conn: TcpConnection, failure: TransportFailure): void {
     const failed = [...conn.pending.values()];
     conn.pending.clear();
     this.destroy(conn);
@@ -182,6 +289,7 @@ export class TcpTransport {
       ex.slot = null;
       ex.failed(failure);
     }
+    this.pump(conn.pool);
   }
 
   private onClose(conn: TcpConnection): void {
@@ -189,6 +297,7 @@ export class TcpTransport {
     this.forget(conn);
     const failed = [...conn.pending.values()];
     conn.pending.clear();
+    if (!partial && failed.length > 0 && conn.answers >= MIN_LEARNED_LIMIT) conn.pool.perConnection = conn.answers;
     for (const ex of failed) {
       ex.slot = null;
       if (partial) {
@@ -196,15 +305,31 @@ export class TcpTransport {
         ex.failed({ code: 'EBADRESP', reason: 'TCP connection closed in the middle of an answer' });
         continue;
       }
-      // A reused connection the server closed while idle: send again once on a new one.
-      if (conn.answers > 0 && !ex.resent) {
+      // The server answered on this connection and then closed it (after N answers, or idle):
+      // it is alive, so what was in flight goes out again on a new connection. An exchange moved
+      // once off a connection that answered nothing fails (no endless reconnect loop).
+      if (conn.answers > 0 || (!ex.resent && conn.connected)) {
         ex.resent = true;
         this.send(ex);
         continue;
       }
-      const reason = conn.connected ? 'TCP connection closed before the answer' : 'TCP connection refused';
-      ex.failed({ code: 'ECONNREFUSED', reason, cause: conn.error ?? undefined });
+      ex.failed(this.closeFailure(conn));
     }
+    this.pump(conn.pool);
+  }
+
+  /** Why a connection that never answered ended: refused, unreachable, or closed by the server. */
+  private closeFailure(conn: TcpConnection): TransportFailure {
+    if (!conn.connected) {
+      const err = conn.error;
+      if (err === null || err.code === 'ECONNREFUSED') return { code: 'ECONNREFUSED', reason: 'TCP connection refused', cause: err ?? undefined };
+      return socketFailure(err, `TCP connect to ${conn.pool.server.label}`);
+    }
+    return {
+      code: 'ECONNRESET',
+      reason: 'the server closed the TCP connection before answering (tried on a new connection too)',
+      cause: conn.error ?? undefined,
+    };
   }
 
   private forget(conn: TcpConnection): void {
@@ -212,17 +337,17 @@ export class TcpTransport {
     if (conn.idleTimer !== null) clearTimeout(conn.idleTimer);
     conn.idleTimer = null;
     conn.chunks = [];
-    this.all.delete(conn);
-    if (this.connections.get(conn.server.label) === conn) this.connections.delete(conn.server.label);
+    conn.pool.conns.delete(conn);
   }
 
   private destroy(conn: TcpConnection): void {
+    if (conn.closed) return;
     this.forget(conn);
     conn.socket.destroy();
   }
 
   private drop(conn: TcpConnection, id: number, reason: 'unknown id' | 'wrong question'): void {
     this.counters.dropped++;
-    reportDrop({ transport: 'tcp', from: conn.server.label, id, reason });
+    reportDrop({ transport: 'tcp', from: conn.pool.server.label, id, reason });
   }
 }

@@ -7,7 +7,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { reportDrop } from './diagnostics.js';
-import { IdSource, type Exchange, type TransportCounters } from './exchange.js';
+import { IdSource, expiring, socketFailure, type Exchange, type TransportCounters } from './exchange.js';
 import { messageId, responseMatches } from './message.js';
 import type { ServerAddress } from './server-address.js';
 
@@ -55,7 +55,7 @@ function flushSlot(slot: UdpSlot): void {
   if (slot.closed) return;
   const queue = slot.queue;
   slot.queue = [];
-  for (const ex of queue) if (slot.pending.get(ex.id) === ex) slot.socket.send(ex.packet);
+  for (const ex of queue) if (slot.pending.get(ex.id) === ex) slot.pool.transport.write(slot, ex);
 }
 
 /** Per-server state: the current socket, retired ones draining, and the wait queue. */
@@ -66,7 +66,10 @@ class ServerPool {
   readonly waiting = new Set<Exchange>();
   readonly slots = new Set<UdpSlot>();
 
-  constructor(readonly server: ServerAddress) {}
+  constructor(
+    readonly server: ServerAddress,
+    readonly transport: UdpTransport,
+  ) {}
 }
 
 /** Sends queries over UDP and routes their answers back to their {@link Exchange}. */
@@ -92,7 +95,7 @@ export class UdpTransport {
     const key = ex.server.label;
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = new ServerPool(ex.server);
+      pool = new ServerPool(ex.server, this);
       this.pools.set(key, pool);
     }
     if (pool.inflight >= this.options.maxInflight) {
@@ -113,6 +116,17 @@ export class UdpTransport {
       this.release(slot, ex);
       this.pump(slot.pool);
     }
+  }
+
+  /** True while `ex` waits for room behind `maxInflight` (not yet given an ID and a socket). */
+  queued(ex: Exchange): boolean {
+    return ex.slot instanceof ServerPool;
+  }
+
+  /** Moves `server` to a new socket (a new source port): single-request-reopen after a timeout. */
+  reopen(server: ServerAddress): void {
+    const current = this.pools.get(server.label)?.current;
+    if (current != null) this.retire(current);
   }
 
   /** Closes every socket. Exchanges still waiting are forgotten (the client failed them already). */
@@ -140,7 +154,7 @@ export class UdpTransport {
     slot.sent++;
     pool.inflight++;
     if (slot.ready && slot.pending.size <= IMMEDIATE_SEND_BELOW && !slot.flushing) {
-      slot.socket.send(ex.packet);
+      this.write(slot, ex);
       return;
     }
     slot.queue.push(ex);
@@ -153,8 +167,11 @@ export class UdpTransport {
   /** Sends waiting exchanges while the server has room. */
   private pump(pool: ServerPool): void {
     if (pool.waiting.size === 0 || this.closed) return;
+    const now = performance.now();
     for (const ex of pool.waiting) {
       if (pool.inflight >= this.options.maxInflight) return;
+      // Its try is over: it times out as never sent, rather than going out as it gives up.
+      if (expiring(ex, now)) continue;
       pool.waiting.delete(ex);
       this.dispatch(pool, ex);
     }
@@ -169,13 +186,29 @@ export class UdpTransport {
     socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onMessage(slot, msg, rinfo));
     socket.on('error', (err: NodeJS.ErrnoException) => this.onError(slot, err));
     // connect() binds to port 0 first: the kernel picks a random ephemeral source port.
-    socket.connect(server.port, server.host, () => this.onConnect(slot));
+    // A connect the kernel refuses (EINVAL, EACCES, ENETUNREACH...) comes back here, not as 'error'.
+    socket.connect(server.port, server.host, (err?: Error) => this.onConnect(slot, err));
     socket.unref();
     return slot;
   }
 
-  private onConnect(slot: UdpSlot): void {
+  /** Sends one exchange's packet; a send that throws fails the socket's exchanges, never the process. */
+  write(slot: UdpSlot, ex: Exchange): void {
+    try {
+      slot.socket.send(ex.packet);
+    } catch (err) {
+      this.onError(slot, err as NodeJS.ErrnoException);
+      return;
+    }
+    ex.sent();
+  }
+
+  private onConnect(slot: UdpSlot, err: Error | undefined): void {
     if (slot.closed) return;
+    if (err !== undefined) {
+      this.onError(slot, err as NodeJS.ErrnoException, 'connect');
+      return;
+    }
     slot.ready = true;
     try {
       slot.socket.setRecvBufferSize(RECV_BUFFER_SIZE);
@@ -184,7 +217,7 @@ export class UdpTransport {
     }
     const queue = slot.queue;
     slot.queue = [];
-    for (const ex of queue) if (slot.pending.get(ex.id) === ex) slot.socket.send(ex.packet);
+    for (const ex of queue) if (slot.pending.get(ex.id) === ex && !slot.closed) this.write(slot, ex);
   }
 
   private onMessage(slot: UdpSlot, msg: Buffer, rinfo: RemoteInfo): void {
@@ -201,13 +234,17 @@ export class UdpTransport {
     ex.answered(msg, 'udp');
   }
 
-  /** ICMP errors and socket failures: every exchange on this socket's server fails now. */
-  private onError(slot: UdpSlot, err: NodeJS.ErrnoException): void {
-    const reason = err.code === 'ECONNREFUSED' ? 'port unreachable' : `socket error ${err.code ?? err.message}`;
+  /**
+   * ICMP errors and socket failures: every exchange on this socket fails now. A socket that never
+   * connected, or whose send threw, is closed (the next query opens a new one).
+   */
+  private onError(slot: UdpSlot, err: NodeJS.ErrnoException, what = 'send'): void {
+    const failure = socketFailure(err, `UDP ${what} to ${slot.pool.server.label}`);
     const failed = [...slot.pending.values()];
+    slot.queue = [];
     for (const ex of failed) this.release(slot, ex);
-    if (!slot.ready) this.retire(slot);
-    for (const ex of failed) ex.failed({ code: 'ECONNREFUSED', reason, cause: err });
+    if (!slot.ready || failure.code === 'ENETUNREACH') this.retire(slot);
+    for (const ex of failed) ex.failed(failure);
     this.pump(slot.pool);
   }
 

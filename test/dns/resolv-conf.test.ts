@@ -18,6 +18,9 @@ describe('parseResolvConf', () => {
       timeout: 5000,
       attempts: 2,
       rotate: false,
+      singleRequest: false,
+      singleRequestReopen: false,
+      useVc: false,
     });
   });
 
@@ -30,6 +33,9 @@ describe('parseResolvConf', () => {
       timeout: 5000,
       attempts: 2,
       rotate: false,
+      singleRequest: false,
+      singleRequestReopen: false,
+      useVc: false,
     });
   });
 
@@ -83,6 +89,9 @@ describe('readResolvConf', () => {
         timeout: 2000,
         attempts: 3,
         rotate: false,
+        singleRequest: false,
+        singleRequestReopen: false,
+        useVc: false,
       });
     } finally {
       await rm(dir, { recursive: true, force: true });

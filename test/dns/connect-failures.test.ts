@@ -1,0 +1,91 @@
+/**
+ * Servers the kernel will not send to from here (a link-local IPv6 address without a scope, the
+ * IPv4 broadcast address): lookups on them fail with a typed ENETUNREACH, the next server is
+ * tried, and the process does not crash. Nothing leaves the machine: the kernel refuses these
+ * at connect(), before any packet.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { QUERY_END_CHANNEL, type QueryEndMessage } from '../../src/dns/diagnostics.ts';
+import { DnsClient, type DnsClientOptions } from '../../src/dns/client.ts';
+import { activeResources, assertNoLeaks } from '../helpers/handles.ts';
+import { rawServerPair, rawUdpServer, frame } from '../helpers/raw-servers.ts';
+import { answerA } from '../helpers/wire-builder.ts';
+import { rejectsWithDnsError as rejects } from '../helpers/dns-assert.ts';
+
+const NAME = 'web-0.web.default.svc.cluster.local';
+/** Refused by the kernel at connect(): EINVAL (no scope) and EACCES (broadcast without SO_BROADCAST). */
+const UNSENDABLE = ['[fe80::1]:53', '255.255.255.255:53'];
+
+function client(servers: string[], options: DnsClientOptions = {}): DnsClient {
+  return new DnsClient({ servers, search: [], ndots: 1, timeout: 2000, attempts: 1, ...options });
+}
+
+describe('servers the kernel refuses to send to', () => {
+  for (const bad of UNSENDABLE) {
+    test(`UDP to ${bad}: ENETUNREACH, no crash; many at once too`, async () => {
+      const before = activeResources();
+      const c = client([bad]);
+      try {
+        const err = await rejects(c.resolve4(NAME), 'ENETUNREACH', /cannot be reached/);
+        assert.equal(err.server, bad);
+        const all = await Promise.allSettled(Array.from({ length: 50 }, () => c.resolve4(NAME)));
+        for (const r of all) assert.equal(r.status === 'rejected' && (r.reason as { code: string }).code, 'ENETUNREACH');
+        assert.equal(c.stats.queries, 0, 'nothing was sent');
+      } finally {
+        c.close();
+      }
+      await assertNoLeaks(before);
+    });
+
+    test(`TCP (tcp: 'always') to ${bad}: ENETUNREACH`, async () => {
+      const c = client([bad], { tcp: 'always' });
+      try {
+        await rejects(c.resolve4(NAME), 'ENETUNREACH');
+      } finally {
+        c.close();
+      }
+    });
+  }
+
+  test('the next server is tried, and later lookups skip the unreachable one', async () => {
+    const good = await rawUdpServer((q, reply) => reply.send(answerA(q.msg, ['10.0.0.7'])));
+    const c = client([UNSENDABLE[0]!, UNSENDABLE[1]!, ...good.servers], { attempts: 3 });
+    const tries = new Map<string, number>();
+    const onEnd = (m: unknown): void => {
+      const { server } = m as QueryEndMessage;
+      tries.set(server, (tries.get(server) ?? 0) + 1);
+    };
+    subscribe(QUERY_END_CHANNEL, onEnd);
+    try {
+      assert.deepEqual(await c.resolve4(NAME), ['10.0.0.7']);
+      for (let i = 0; i < 5; i++) assert.deepEqual(await c.resolve4(NAME), ['10.0.0.7']);
+      assert.equal(good.queries.length, 6);
+      assert.equal(c.stats.errors, 0);
+      // Each unreachable server was tried by the first lookup only (server health).
+      assert.equal(tries.get(UNSENDABLE[0]!), 1);
+      assert.equal(tries.get(UNSENDABLE[1]!), 1);
+    } finally {
+      unsubscribe(QUERY_END_CHANNEL, onEnd);
+      c.close();
+      await good.close();
+    }
+  });
+
+  test('a truncated answer whose TCP retry cannot connect fails typed, the process lives', async () => {
+    // UDP answers TC from loopback; the TCP side is closed: ECONNREFUSED, not a crash.
+    const pair = await rawServerPair(
+      (q, reply) => reply.send(answerA(q.msg, [], { flags: 0x8000 | 0x0400 | 0x0200 | 0x0100 | 0x0080 })),
+      (q, conn) => conn.socket.write(frame(answerA(q, ['10.0.0.8']))),
+    );
+    await pair.tcp.close();
+    const c = client(pair.servers);
+    try {
+      await rejects(c.resolve4(NAME), 'ECONNREFUSED', /TCP connection refused/);
+    } finally {
+      c.close();
+      await pair.udp.close();
+    }
+  });
+});
