@@ -109,6 +109,7 @@ export function kubernetesSourceOptions(service: string, options: PeersOptions):
     includeNotReady: options.includeNotReady ?? false,
     ...(options.clusterDomain !== undefined ? { clusterDomain: options.clusterDomain } : {}),
     ...(options.kubernetes !== undefined ? { kubernetes: options.kubernetes } : {}),
+    ...(options.kubernetes?.dispatcher !== undefined ? { dispatcher: options.kubernetes.dispatcher } : {}),
     ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
   };
 }
