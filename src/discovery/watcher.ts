@@ -12,6 +12,7 @@ import { createClient, kubernetesSourceOptions } from './resolve.js';
 import type { PeersOptions } from './resolve.js';
 import type { PeerSink, PeerSource, PeerSourceKind } from './source.js';
 import { AutoSource } from './auto-source.js';
+import { checkApiTimeout } from '../kubernetes/timeout.js';
 
 /** Options of {@link watchPeers}: those of `peers()` plus the polling bounds. */
 export interface WatchPeersOptions extends PeersOptions {
@@ -172,6 +173,7 @@ export function watchPeers(service: string, options: WatchPeersOptions = {}): Pe
   checkPort(options.port);
   checkProtocol(options.protocol);
   checkFamily(options.family);
+  if (options.source === 'kubernetes' || options.source === 'auto') checkApiTimeout(options.timeout, 1);
   const loop = registry.acquire(loopKey(service, options), () => createSource(service, options, { minInterval, maxInterval }));
   return new PeerWatcher(loop, options.signal);
 }
@@ -211,14 +213,20 @@ class KubernetesSource implements PeerSource {
   #startWatch(Watch: typeof EndpointSliceWatch, sink: PeerSink): void {
     if (this.#closed) return;
     const o = this.#options;
-    this.#watch = new Watch(
-      {
-        ...kubernetesSourceOptions(this.#service, o),
-        minBackoff: this.#intervals.minInterval,
-        maxBackoff: this.#intervals.maxInterval,
-      },
-      { onPeers: (peers) => sink.update(peers), onError: (error) => sink.fail(error) },
-    );
+    try {
+      this.#watch = new Watch(
+        {
+          ...kubernetesSourceOptions(this.#service, o),
+          minBackoff: this.#intervals.minInterval,
+          maxBackoff: this.#intervals.maxInterval,
+        },
+        { onPeers: (peers) => sink.update(peers), onError: (error) => sink.fail(error) },
+      );
+    } catch (error) {
+      // A bad option found late must not become an unhandled rejection.
+      sink.fail(error as Error);
+      return;
+    }
     this.#watch.start();
   }
 

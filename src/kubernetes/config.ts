@@ -10,6 +10,7 @@ import { kubeconfigPaths, loadKubeconfig, selectContext } from './kubeconfig.js'
 import type { KubeconfigSelection } from './kubeconfig.js';
 
 export { TOKEN_REREAD_INTERVAL, TokenProvider } from './auth.js';
+export { checkApiTimeout, MAX_TIMER_MS } from './timeout.js';
 
 /** The service-account volume kubelet mounts into every pod (token, ca.crt, namespace). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -342,18 +343,6 @@ export function defaultNamespace(config: Pick<KubernetesConfig, 'namespace' | 'o
   }
   const pod = env.POD_NAMESPACE?.trim();
   return pod ? check(pod, 'POD_NAMESPACE') : 'default';
-}
-
-/** Longest delay Node timers take (longer ones fire after 1 ms). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Checks the API request `timeout` (ms): a finite number in 1..2^31-1, else InvalidArgumentError. */
-export function checkApiTimeout(value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > MAX_TIMER_MS) {
-    throw new InvalidArgumentError('timeout', value, `a number of milliseconds in 1..${MAX_TIMER_MS}`);
-  }
-  return value;
 }
 
 /** `namespace/name` of the service account a token was issued for (read from the JWT, not verified), or null. */

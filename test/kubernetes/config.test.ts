@@ -9,6 +9,7 @@ import { checkApiTimeout, defaultNamespace, inClusterUrl, loadKubernetesConfig, 
 import { isLoopbackHost } from '../../src/kubernetes/auth.ts';
 import { sanitizeServerText } from '../../src/kubernetes/redact.ts';
 import { peers } from '../../src/discovery/resolve.ts';
+import { watchPeers } from '../../src/discovery/watcher.ts';
 import { InvalidArgumentError } from '../../src/dns/invalid-argument.ts';
 import { activeResources, assertNoLeaks } from '../helpers/handles.ts';
 import { apiFixture } from './fixture.ts';
@@ -220,6 +221,9 @@ describe('Kubernetes config: bounds and security', () => {
     for (const bad of [Number.NaN, 0, -1, Number.POSITIVE_INFINITY, '1000', 2 ** 31, 1e12, null]) {
       assert.throws(() => checkApiTimeout(bad, 1), InvalidArgumentError, String(bad));
       await assert.rejects(peers('nginx', { source: 'kubernetes', kubernetes: { url: 'http://127.0.0.1:1' }, timeout: bad as number }), InvalidArgumentError, String(bad));
+      for (const source of ['kubernetes', 'auto'] as const) {
+        assert.throws(() => watchPeers('nginx', { source, kubernetes: { url: 'http://127.0.0.1:1' }, timeout: bad as number }), InvalidArgumentError, String(bad));
+      }
     }
     assert.equal(checkApiTimeout(undefined, 30_000), 30_000);
     assert.equal(checkApiTimeout(2 ** 31 - 1, 1), 2 ** 31 - 1);
