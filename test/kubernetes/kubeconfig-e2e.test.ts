@@ -159,6 +159,25 @@ describe('peers() and watchPeers() through KUBECONFIG', () => {
     }
   });
 
+  test('exec plugin giving a client certificate: used for the TLS handshake', async () => {
+    const f = await apiFixture({ tls: true, clientCertificate: true });
+    const dir = await mkdtemp(join(tmpdir(), 'headless-sd-exec-cert-'));
+    try {
+      const client = f.api.clientCertificate!;
+      const script = join(dir, 'cert-plugin.mjs');
+      const status = { clientCertificateData: client.cert, clientKeyData: client.key };
+      await writeFile(script, `process.stdout.write(JSON.stringify({ kind: 'ExecCredential', apiVersion: 'client.authentication.k8s.io/v1', status: ${JSON.stringify(status)} }));`);
+      const path = await f.api.kubeconfig({ clientCertificate: false, exec: { command: process.execPath, args: [script] } });
+      await withEnv(kubeconfigEnv(path), async () => {
+        assert.equal((await peers('nginx', { source: 'kubernetes', port: 'web' })).length, 3);
+        assert.equal(f.api.requests.at(-1)!.token, null);
+      });
+    } finally {
+      await f.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a kubeconfig namespace ".." is ECONFIG before any request (no cluster-wide list)', async () => {
     const f = await apiFixture({ tls: true, token: 't' });
     try {
