@@ -1,6 +1,11 @@
 /** The CLI from a laptop: --kubeconfig and --context against the fake API over TLS, and the flag checks. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parsePeerArgs } from '../../src/cli/args.ts';
 import { CliUsageError } from '../../src/cli/exit-codes.ts';
 import { startNode } from '../cli/child.ts';
@@ -41,6 +46,28 @@ describe('CLI: --kubeconfig, --context, --source', () => {
       }
     } finally {
       await f.close();
+    }
+  });
+
+  test('kubectl reads the kubeconfig the fake writes (CA data, client certificate or token)', { timeout: 60_000 }, async () => {
+    const home = await mkdtemp(join(tmpdir(), 'headless-sd-kubectl-home-'));
+    try {
+      for (const options of [{ tls: true, clientCertificate: true }, { tls: true, token: 'kubectl-token' }]) {
+        const f = await apiFixture(options);
+        try {
+          const path = await f.api.kubeconfig();
+          const raw = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dnginx';
+          // HOME points at a temp dir: kubectl's caches stay out of the user's.
+          const { stdout } = await promisify(execFile)('kubectl', ['--kubeconfig', path, 'get', '--raw', raw], { env: { ...process.env, HOME: home } });
+          const list = JSON.parse(stdout) as { kind: string; items: { endpoints: unknown[] }[] };
+          assert.equal(list.kind, 'EndpointSliceList');
+          assert.equal(list.items.flatMap((i) => i.endpoints).length, 3);
+        } finally {
+          await f.close();
+        }
+      }
+    } finally {
+      await rm(home, { recursive: true, force: true });
     }
   });
 
