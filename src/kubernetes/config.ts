@@ -106,6 +106,10 @@ function checkOptions(options: KubernetesOptions): void {
   if (options.token !== undefined && typeof options.token !== 'string' && typeof options.token !== 'function') {
     throw new InvalidArgumentError('kubernetes.token', options.token, 'a string or a function returning one');
   }
+  const dispatcher: unknown = options.dispatcher;
+  if (dispatcher !== undefined && (typeof dispatcher !== 'object' || dispatcher === null || typeof (dispatcher as { dispatch?: unknown }).dispatch !== 'function')) {
+    throw new InvalidArgumentError('kubernetes.dispatcher', dispatcher, 'an undici Dispatcher (Agent, Pool, ProxyAgent, ...)');
+  }
   if ((options.cert === undefined) !== (options.key === undefined)) {
     throw new InvalidArgumentError('kubernetes.cert and kubernetes.key go together: give both or neither');
   }

@@ -1,4 +1,4 @@
-import { sanitizeServerText } from './redact.js';
+import { escapeControl, sanitizeServerText } from './redact.js';
 
 /** Codes of {@link KubernetesApiError}: what went wrong, so code can branch on it. */
 export const KubernetesApiErrorCode = {
@@ -208,7 +208,8 @@ function codeOf(err: unknown): string | undefined {
 export function transportError(err: unknown, ctx: RequestContext, midStream = false): KubernetesApiError {
   if (err instanceof KubernetesApiError) return err;
   const code = codeOf(err) ?? 'unknown';
-  const message = err instanceof Error ? err.message : String(err);
+  // A TLS message can quote the server's certificate names: escaped like any server text.
+  const message = escapeControl(err instanceof Error ? err.message : String(err));
   const origin = originOf(ctx.url);
   if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
     return new KubernetesApiError(

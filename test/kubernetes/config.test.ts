@@ -11,7 +11,9 @@ import { sanitizeServerText } from '../../src/kubernetes/redact.ts';
 import { peers } from '../../src/discovery/resolve.ts';
 import { watchPeers } from '../../src/discovery/watcher.ts';
 import { InvalidArgumentError } from '../../src/dns/invalid-argument.ts';
-import { activeResources, assertNoLeaks } from '../helpers/handles.ts';
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
 import { apiFixture } from './fixture.ts';
 import { KubernetesApiError } from '../../src/kubernetes/errors.ts';
 import { parseServiceRef } from '../../src/kubernetes/source.ts';
@@ -231,6 +233,35 @@ describe('Kubernetes config: bounds and security', () => {
       await assert.rejects(loadKubernetesConfig({ [name]: value } as never, {}), InvalidArgumentError, name);
     }
     await assert.rejects(loadKubernetesConfig({ url: 'https://x', cert: 'c' }, {}), InvalidArgumentError);
+  });
+
+  test('kubernetes.dispatcher carries the requests of peers() and watchPeers(), and is not closed', async () => {
+    class CountingAgent extends Agent {
+      count = 0;
+      override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+        this.count++;
+        return super.dispatch(options, handler);
+      }
+    }
+    const f = await apiFixture();
+    const dispatcher = new CountingAgent();
+    try {
+      const kubernetes = { ...f.kubernetes, dispatcher };
+      assert.equal((await peers('nginx', { source: 'kubernetes', port: 'web', kubernetes })).length, 3);
+      assert.equal(dispatcher.count, 1);
+      const watcher = watchPeers('nginx', { source: 'kubernetes', port: 'web', kubernetes });
+      try {
+        await watcher.ready;
+        await until(() => dispatcher.count >= 3, 'the list and the watch through the dispatcher');
+      } finally {
+        watcher.close();
+      }
+      assert.equal(dispatcher.closed, false);
+      await assert.rejects(loadKubernetesConfig({ url: f.api.url, dispatcher: {} as Dispatcher }, {}), InvalidArgumentError);
+    } finally {
+      await dispatcher.close();
+      await f.close();
+    }
   });
 
   test('server text in errors: control characters escaped, tokens redacted (a server that echoes the request)', async () => {
