@@ -181,8 +181,7 @@ function settleWithin<T>(promise: Promise<T>, signal: AbortSignal | undefined, m
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     };
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // Handlers first: a source that rejects after we gave up must not be an unhandled rejection.
     promise.then(
       (value) => {
         done();
@@ -193,6 +192,8 @@ function settleWithin<T>(promise: Promise<T>, signal: AbortSignal | undefined, m
         reject(err instanceof KubernetesApiError ? err : configError(`getting the token from ${source} failed: ${describe(err)}`, err));
       },
     );
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -168,6 +168,10 @@ describe('Kubernetes config: bounds and security', () => {
       assert.equal(f.api.requests.length, 0);
       // With no deadline of its own (a watch), the token wait is still bounded.
       await assert.rejects(TokenProvider.fromValue(() => new Promise<string>(() => {})).token(undefined, 100), isApiError('ETIMEOUT', /no token from the kubernetes\.token function within 100 ms/));
+      // One that rejects after the wait was given up is not an unhandled rejection.
+      const late = TokenProvider.fromValue(() => new Promise<string>((_, reject) => setTimeout(() => reject('late'), 50)));
+      await assert.rejects(late.token(AbortSignal.abort()), isApiError('ECANCELLED', /aborted while waiting/));
+      await new Promise((resolve) => setTimeout(resolve, 100));
       await assertNoLeaks(before);
     } finally {
       await f.close();
