@@ -12,7 +12,7 @@ import { createClient, kubernetesSourceOptions } from './resolve.js';
 import type { PeersOptions } from './resolve.js';
 import type { PeerSink, PeerSource, PeerSourceKind } from './source.js';
 import { AutoSource } from './auto-source.js';
-import { checkApiTimeout } from '../kubernetes/timeout.js';
+import { checkApiTimeout, checkKubernetesOptions } from '../kubernetes/check-options.js';
 
 /** Options of {@link watchPeers}: those of `peers()` plus the polling bounds. */
 export interface WatchPeersOptions extends PeersOptions {
@@ -173,7 +173,10 @@ export function watchPeers(service: string, options: WatchPeersOptions = {}): Pe
   checkPort(options.port);
   checkProtocol(options.protocol);
   checkFamily(options.family);
-  if (options.source === 'kubernetes' || options.source === 'auto') checkApiTimeout(options.timeout, 1);
+  if (options.source === 'kubernetes' || options.source === 'auto') {
+    checkApiTimeout(options.timeout, 1);
+    if (options.kubernetes !== undefined) checkKubernetesOptions(options.kubernetes);
+  }
   const loop = registry.acquire(loopKey(service, options), () => createSource(service, options, { minInterval, maxInterval }));
   return new PeerWatcher(loop, options.signal);
 }

@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import type { Dispatcher } from 'undici';
-import { InvalidArgumentError } from '../dns/invalid-argument.js';
 import { isLoopbackHost, TokenProvider } from './auth.js';
+import { checkKubernetesOptions } from './check-options.js';
 import { KubernetesApiError, KubernetesApiErrorCode } from './errors.js';
 import { execCredentialPlugin } from './exec-credential.js';
 import type { ExecCredentialPlugin } from './exec-credential.js';
@@ -10,7 +10,7 @@ import { kubeconfigPaths, loadKubeconfig, selectContext } from './kubeconfig.js'
 import type { KubeconfigSelection } from './kubeconfig.js';
 
 export { TOKEN_REREAD_INTERVAL, TokenProvider } from './auth.js';
-export { checkApiTimeout, MAX_TIMER_MS } from './timeout.js';
+export { checkApiTimeout, checkKubernetesOptions, MAX_TIMER_MS } from './check-options.js';
 
 /** The service-account volume kubelet mounts into every pod (token, ca.crt, namespace). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -82,39 +82,6 @@ function configError(message: string, cause?: unknown): KubernetesApiError {
   return new KubernetesApiError(KubernetesApiErrorCode.CONFIG, message, cause === undefined ? {} : { cause });
 }
 
-const OPTION_TYPES: Record<string, string> = {
-  url: 'string',
-  tokenFile: 'string',
-  caFile: 'string',
-  namespaceFile: 'string',
-  kubeconfig: 'string',
-  context: 'string',
-  insecureSkipTlsVerify: 'boolean',
-};
-
-/** Checks the option types: a wrong one is an InvalidArgumentError, never a silent default. */
-function checkOptions(options: KubernetesOptions): void {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('kubernetes', options, 'an object');
-  for (const [name, type] of Object.entries(OPTION_TYPES)) {
-    const value = (options as Record<string, unknown>)[name];
-    if (value !== undefined && typeof value !== type) throw new InvalidArgumentError(`kubernetes.${name}`, value, `a ${type}`);
-  }
-  for (const name of ['ca', 'cert', 'key'] as const) {
-    const value: unknown = options[name];
-    if (value !== undefined && typeof value !== 'string' && !Buffer.isBuffer(value)) throw new InvalidArgumentError(`kubernetes.${name}`, value, 'a PEM string or Buffer');
-  }
-  if (options.token !== undefined && typeof options.token !== 'string' && typeof options.token !== 'function') {
-    throw new InvalidArgumentError('kubernetes.token', options.token, 'a string or a function returning one');
-  }
-  const dispatcher: unknown = options.dispatcher;
-  if (dispatcher !== undefined && (typeof dispatcher !== 'object' || dispatcher === null || typeof (dispatcher as { dispatch?: unknown }).dispatch !== 'function')) {
-    throw new InvalidArgumentError('kubernetes.dispatcher', dispatcher, 'an undici Dispatcher (Agent, Pool, ProxyAgent, ...)');
-  }
-  if ((options.cert === undefined) !== (options.key === undefined)) {
-    throw new InvalidArgumentError('kubernetes.cert and kubernetes.key go together: give both or neither');
-  }
-}
-
 async function exists(path: string): Promise<boolean> {
   try {
     await stat(path);
@@ -153,7 +120,7 @@ interface Parts {
  * Rejects `ECONFIG` saying what was looked for, or what to use instead.
  */
 export async function loadKubernetesConfig(options: KubernetesOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<KubernetesConfig> {
-  checkOptions(options);
+  checkKubernetesOptions(options);
   if (options.url !== undefined) return finish(await fromOptions(options, options.url), options);
   const host = env.KUBERNETES_SERVICE_HOST?.trim();
   const port = env.KUBERNETES_SERVICE_PORT?.trim();

@@ -8,7 +8,7 @@ import { EndpointSliceClient, ListWatch } from './client.js';
 import type { EndpointSliceTarget, ListWatchStats, SliceEvent } from './client.js';
 import { agentConnect } from './auth.js';
 import { defaultNamespace, loadKubernetesConfig } from './config.js';
-import { checkApiTimeout } from './timeout.js';
+import { checkApiTimeout } from './check-options.js';
 import type { KubernetesConfig, KubernetesOptions } from './config.js';
 import { EndpointSliceIndex, peersFromSlices } from './endpoint-slices.js';
 import type { EndpointSlice, SlicePeerOptions } from './endpoint-slices.js';

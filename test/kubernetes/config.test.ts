@@ -235,6 +235,7 @@ describe('Kubernetes config: bounds and security', () => {
     assert.equal(checkApiTimeout(2 ** 31 - 1, 1), 2 ** 31 - 1);
     for (const [name, value] of [['url', 5], ['kubeconfig', {}], ['context', 1], ['insecureSkipTlsVerify', 'yes'], ['ca', 5], ['token', 5]] as const) {
       await assert.rejects(loadKubernetesConfig({ [name]: value } as never, {}), InvalidArgumentError, name);
+      assert.throws(() => watchPeers('nginx', { source: 'kubernetes', kubernetes: { [name]: value } as never }), InvalidArgumentError, name);
     }
     await assert.rejects(loadKubernetesConfig({ url: 'https://x', cert: 'c' }, {}), InvalidArgumentError);
   });
