@@ -83,31 +83,36 @@ describe("source: 'auto'", () => {
     }
   });
 
-  test('a watch denied for longer than maxInterval hands over to DNS and keeps the set', async () => {
-    const f = await apiFixture({ token: 't' });
-    const dns = await createTestServer({ cluster: f.cluster });
-    const before = activeResources();
-    const watcher = watchPeers('nginx', {
-      source: 'auto', port: 'web', namespace: 'default', servers: dns.servers, kubernetes: f.kubernetes, minInterval: 20, maxInterval: 300,
+  for (const [what, fault, code] of [
+    ['denied', (f: Awaited<ReturnType<typeof apiFixture>>) => (f.api.setForbidden(true), f.api.dropWatches()), 'EFORBIDDEN'],
+    ['down', (f: Awaited<ReturnType<typeof apiFixture>>) => void f.api.stop(), 'ECONNECTION'],
+  ] as const) {
+    test(`a watch ${what} for longer than maxInterval hands over to DNS and keeps the set`, async () => {
+      const f = await apiFixture({ token: 't' });
+      const dns = await createTestServer({ cluster: f.cluster });
+      const before = activeResources();
+      const watcher = watchPeers('nginx', {
+        source: 'auto', port: 'web', namespace: 'default', servers: dns.servers, kubernetes: f.kubernetes, minInterval: 20, maxInterval: 300,
+      });
+      const errors: Error[] = [];
+      watcher.on('error', (e) => errors.push(e));
+      try {
+        await watcher.ready;
+        assert.equal(watcher.source, 'kubernetes');
+        fault(f);
+        await until(() => watcher.source === 'dns', 'the hand-over to DNS', 20_000);
+        assert.ok(errors.some((e) => (e as { code?: string }).code === code), errors.map((e) => e.message).join('; '));
+        assert.equal(watcher.peers.length, 3);
+        f.set.scale(5);
+        await until(() => watcher.peers.length === 5, 'DNS polling sees web-3 and web-4', 20_000);
+      } finally {
+        watcher.close();
+        await dns.close();
+        await f.close();
+      }
+      await assertNoLeaks(before);
     });
-    const errors: Error[] = [];
-    watcher.on('error', (e) => errors.push(e));
-    try {
-      await watcher.ready;
-      assert.equal(watcher.source, 'kubernetes');
-      f.api.setForbidden(true);
-      f.api.dropWatches();
-      await until(() => watcher.source === 'dns', 'the hand-over to DNS', 20_000);
-      assert.ok(errors.some((e) => (e as { code?: string }).code === 'EFORBIDDEN'));
-      f.set.scale(5);
-      await until(() => watcher.peers.length === 5, 'DNS polling sees web-3 and web-4', 20_000);
-    } finally {
-      watcher.close();
-      await dns.close();
-      await f.close();
-    }
-    await assertNoLeaks(before);
-  });
+  }
 
   test('the choice and its reason are said once on NODE_DEBUG=headless-sd', async () => {
     const f = await apiFixture();
