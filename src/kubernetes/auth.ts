@@ -200,7 +200,8 @@ function settleWithin<T>(promise: Promise<T>, signal: AbortSignal | undefined, m
 /** True for 127.0.0.0/8, ::1, ::ffff:127.x and `localhost`: where a token may go over plain http. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  // Only `localhost` itself: a resolver may send other *.localhost names anywhere.
+  if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   if (isIP(host) === 6) return host === '::1' || /^::ffff:127\./.test(host) || /^::ffff:7f[0-9a-f]{2}:/.test(host);
   return false;

@@ -153,6 +153,7 @@ describe('Kubernetes config: bounds and security', () => {
     assert.equal(isLoopbackHost('[::ffff:127.0.0.1]'), true);
     assert.equal(isLoopbackHost('128.0.0.1'), false);
     assert.equal(isLoopbackHost('localhost.example.com'), false);
+    assert.equal(isLoopbackHost('evil.localhost'), false);
   });
 
   test('a token function that never settles gives up at the request deadline and on abort', async () => {
