@@ -4,6 +4,7 @@ export { peers } from './discovery/resolve.js';
 export type { PeersOptions } from './discovery/resolve.js';
 export { watchPeers, PeerWatcher, activeWatchLoops } from './discovery/watcher.js';
 export type { WatchPeersOptions, PeerWatcherEvents } from './discovery/watcher.js';
+export type { PeerSourceKind } from './discovery/source.js';
 export { waitForPeers } from './discovery/wait.js';
 export type { WaitForPeersOptions } from './discovery/wait.js';
 export type { Family, PortProtocol } from './peer/index.js';

@@ -23,6 +23,8 @@ export const PEER_OPTIONS = {
   family: { type: 'string' },
   source: { type: 'string' },
   'api-url': { type: 'string' },
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
   timeout: { type: 'string' },
   attempts: { type: 'string' },
   'allow-empty': { type: 'boolean' },
@@ -41,10 +43,15 @@ export const PEER_OPTIONS_HELP = `Options:
   -s, --server ADDR       DNS server, IP or IP:PORT or [IPv6]:PORT; repeat for more
                           (default: the nameservers of /etc/resolv.conf)
       --family F          4, 6, or 0 for both (default 0)
-      --source S          dns (default) or kubernetes (EndpointSlice API: in a pod, or
-                          with --api-url)
-      --api-url URL       Kubernetes API URL for --source kubernetes, e.g.
-                          http://127.0.0.1:8001 from 'kubectl proxy' (default: in-cluster)
+      --source S          dns (default), kubernetes (EndpointSlice API: in a pod, else
+                          the kubeconfig), or auto (the API when it lets this process
+                          list EndpointSlices, else DNS)
+      --api-url URL       Kubernetes API URL for --source kubernetes|auto, e.g.
+                          http://127.0.0.1:8001 from 'kubectl proxy' (default: in-cluster,
+                          else the kubeconfig's)
+      --kubeconfig FILE   kubeconfig for --source kubernetes|auto (default: KUBECONFIG,
+                          else ~/.kube/config)
+      --context NAME      kubeconfig context (default: its current-context)
       --timeout T         per DNS try or API request: milliseconds, or 2s, 500ms
       --attempts N        DNS tries per query, across servers (default: from resolv.conf)
       --allow-empty       a Service without ready pods is an empty set, not an error
@@ -71,13 +78,20 @@ export function parsePeerArgs(values: ParsedValues, positionals: readonly string
   const service = positionals[0]!;
   if (service.trim() === '') throw new CliUsageError('the Service name is empty');
 
-  const source = oneOf(values, 'source', ['dns', 'kubernetes'] as const);
+  const source = oneOf(values, 'source', ['dns', 'kubernetes', 'auto'] as const);
   const servers = stringList(values, 'server');
   const apiUrl = stringValue(values, 'api-url');
+  const kubeconfig = stringValue(values, 'kubeconfig');
+  const context = stringValue(values, 'context');
   if (source === 'kubernetes' && servers.length > 0) {
-    throw new CliUsageError('--server names DNS servers; with --source kubernetes use --api-url');
+    throw new CliUsageError('--server names DNS servers; with --source kubernetes use --api-url, --kubeconfig or --context');
   }
-  if (source !== 'kubernetes' && apiUrl !== undefined) throw new CliUsageError('--api-url needs --source kubernetes');
+  for (const [flag, value] of [['--api-url', apiUrl], ['--kubeconfig', kubeconfig], ['--context', context]] as const) {
+    if (value !== undefined && source !== 'kubernetes' && source !== 'auto') throw new CliUsageError(`${flag} needs --source kubernetes or --source auto`);
+  }
+  if (apiUrl !== undefined && (kubeconfig !== undefined || context !== undefined)) {
+    throw new CliUsageError('--api-url names the API server itself: drop --kubeconfig and --context, or --api-url');
+  }
   for (const server of servers) {
     try {
       parseServerAddress(server);
@@ -107,7 +121,15 @@ export function parsePeerArgs(values: ParsedValues, positionals: readonly string
     ...(servers.length > 0 ? { servers } : {}),
     ...(family !== undefined ? { family: Number(family) as Family } : {}),
     ...(source !== undefined ? { source } : {}),
-    ...(apiUrl !== undefined ? { kubernetes: { url: apiUrl } } : {}),
+    ...(apiUrl !== undefined || kubeconfig !== undefined || context !== undefined
+      ? {
+          kubernetes: {
+            ...(apiUrl !== undefined ? { url: apiUrl } : {}),
+            ...(kubeconfig !== undefined ? { kubeconfig } : {}),
+            ...(context !== undefined ? { context } : {}),
+          },
+        }
+      : {}),
     ...(timeout !== undefined ? { timeout } : {}),
     ...(attempts !== undefined ? { attempts } : {}),
     ...(values['allow-empty'] === true ? { allowEmpty: true } : {}),

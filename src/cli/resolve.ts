@@ -26,6 +26,7 @@ Exit status:
 Examples:
   headless-sd resolve nginx --port web
   headless-sd resolve nginx -n default -p web --server 127.0.0.1:5353 --json
+  headless-sd resolve nginx -p web --source kubernetes --context kind-kind
 `;
 
 /** `headless-sd resolve`: the entry of the bin's subcommand table. */

@@ -29,6 +29,7 @@ export function nextDelay(ttlSeconds: number, { minInterval, maxInterval }: Poll
  * the next poll, at minInterval, confirms it, so one bad answer does not flap the set.
  */
 export class DnsPoller implements PeerSource {
+  readonly kind = 'dns' as const;
   readonly #client: DnsClient;
   readonly #ownsClient: boolean;
   readonly #plan: ResolutionPlan;

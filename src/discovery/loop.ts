@@ -1,6 +1,6 @@
 import { diffPeers, isEmptyChange } from '../peer/index.js';
 import type { Peer, PeerChange } from '../peer/index.js';
-import type { PeerSink, PeerSource } from './source.js';
+import type { PeerSink, PeerSource, PeerSourceKind } from './source.js';
 
 /** What a loop tells each watcher that shares it. */
 export interface LoopSubscriber {
@@ -38,6 +38,11 @@ export class ResolutionLoop implements PeerSink {
   /** The last good set (empty before the first). */
   get peers(): Peer[] {
     return this.#peers;
+  }
+
+  /** The source in use, when the source says (null while `auto` decides). */
+  get sourceKind(): PeerSourceKind | null {
+    return this.#source.kind ?? null;
   }
 
   /** True once a set is known. */

@@ -33,8 +33,8 @@ export interface PeersOptions {
   resolvConf?: string;
   /** Resolve `[]` instead of rejecting when the service has no ready endpoints. */
   allowEmpty?: boolean;
-  /** 'dns' (default) or 'kubernetes' (the EndpointSlice API). */
-  source?: 'dns' | 'kubernetes';
+  /** 'dns' (default), 'kubernetes' (the EndpointSlice API), or 'auto' (the API when this process may list EndpointSlices, else DNS). */
+  source?: 'dns' | 'kubernetes' | 'auto';
   /** Kubernetes API access for `source: 'kubernetes'` (default: in-cluster config). */
   kubernetes?: KubernetesOptions;
   /**
@@ -62,6 +62,7 @@ export interface Resolution {
  */
 export async function peers(service: string, options: PeersOptions = {}): Promise<Peer[]> {
   if (options.source === 'kubernetes') return kubernetesPeers(service, options);
+  if (options.source === 'auto') return (await import('./auto-source.js')).autoPeers(service, options);
   const client = options.client ?? createClient(options);
   try {
     const result = await resolvePeers(client, planResolution(client, service, options), options);
@@ -109,6 +110,7 @@ export function kubernetesSourceOptions(service: string, options: PeersOptions):
     includeNotReady: options.includeNotReady ?? false,
     ...(options.clusterDomain !== undefined ? { clusterDomain: options.clusterDomain } : {}),
     ...(options.kubernetes !== undefined ? { kubernetes: options.kubernetes } : {}),
+    ...(options.kubernetes?.dispatcher !== undefined ? { dispatcher: options.kubernetes.dispatcher } : {}),
     ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
   };
 }

@@ -8,8 +8,13 @@ export interface PeerSink {
   fail(error: Error): void;
 }
 
+/** Which source gives a watcher its peers. */
+export type PeerSourceKind = 'dns' | 'kubernetes';
+
 /** A source of peer sets: DNS polling or the Kubernetes watch. */
 export interface PeerSource {
+  /** The source in use (`auto` decides after its first list: null until then). */
+  readonly kind?: PeerSourceKind | null;
   start(sink: PeerSink): void;
   /** Resolves now (DNS) or returns when the current set is known (API); resolves when done. */
   refresh(): Promise<void>;

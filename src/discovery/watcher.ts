@@ -10,7 +10,9 @@ import { InvalidArgumentError } from '../dns/invalid-argument.js';
 import type { Peer, PeerChange } from '../peer/index.js';
 import { createClient, kubernetesSourceOptions } from './resolve.js';
 import type { PeersOptions } from './resolve.js';
-import type { PeerSink, PeerSource } from './source.js';
+import type { PeerSink, PeerSource, PeerSourceKind } from './source.js';
+import { AutoSource } from './auto-source.js';
+import { checkApiTimeout, checkKubernetesOptions } from '../kubernetes/check-options.js';
 
 /** Options of {@link watchPeers}: those of `peers()` plus the polling bounds. */
 export interface WatchPeersOptions extends PeersOptions {
@@ -72,6 +74,11 @@ export class PeerWatcher extends EventEmitter<PeerWatcherEvents> implements Asyn
     this.#userSignal = userSignal;
     if (userSignal?.aborted) queueMicrotask(() => this.close());
     else userSignal?.addEventListener('abort', this.#onUserAbort, { once: true });
+  }
+
+  /** The source in use: 'dns' or 'kubernetes'; with `source: 'auto'`, null until its first list decides. */
+  get source(): PeerSourceKind | null {
+    return this.#loop.sourceKind;
   }
 
   /** The last known good set (empty before the first resolution). */
@@ -166,18 +173,26 @@ export function watchPeers(service: string, options: WatchPeersOptions = {}): Pe
   checkPort(options.port);
   checkProtocol(options.protocol);
   checkFamily(options.family);
+  if (options.source === 'kubernetes' || options.source === 'auto') {
+    checkApiTimeout(options.timeout, 1);
+    if (options.kubernetes !== undefined) checkKubernetesOptions(options.kubernetes);
+  }
   const loop = registry.acquire(loopKey(service, options), () => createSource(service, options, { minInterval, maxInterval }));
   return new PeerWatcher(loop, options.signal);
 }
 
 function createSource(service: string, options: WatchPeersOptions, intervals: { minInterval: number; maxInterval: number }): PeerSource {
   if (options.source === 'kubernetes') return new KubernetesSource(service, options, intervals);
-  const client = options.client ?? createClient(options);
-  return new DnsPoller(client, client !== options.client, service, options, intervals);
+  const dns = (): PeerSource => {
+    const client = options.client ?? createClient(options);
+    return new DnsPoller(client, client !== options.client, service, options, intervals);
+  };
+  return options.source === 'auto' ? new AutoSource({ service, options, intervals, dns }) : dns();
 }
 
 /** Adapts the EndpointSlice watch to a PeerSource. */
 class KubernetesSource implements PeerSource {
+  readonly kind = 'kubernetes' as const;
   #watch: EndpointSliceWatch | null = null;
   #closed = false;
   readonly #service: string;
@@ -201,14 +216,20 @@ class KubernetesSource implements PeerSource {
   #startWatch(Watch: typeof EndpointSliceWatch, sink: PeerSink): void {
     if (this.#closed) return;
     const o = this.#options;
-    this.#watch = new Watch(
-      {
-        ...kubernetesSourceOptions(this.#service, o),
-        minBackoff: this.#intervals.minInterval,
-        maxBackoff: this.#intervals.maxInterval,
-      },
-      { onPeers: (peers) => sink.update(peers), onError: (error) => sink.fail(error) },
-    );
+    try {
+      this.#watch = new Watch(
+        {
+          ...kubernetesSourceOptions(this.#service, o),
+          minBackoff: this.#intervals.minInterval,
+          maxBackoff: this.#intervals.maxInterval,
+        },
+        { onPeers: (peers) => sink.update(peers), onError: (error) => sink.fail(error) },
+      );
+    } catch (error) {
+      // A bad option found late must not become an unhandled rejection.
+      sink.fail(error as Error);
+      return;
+    }
     this.#watch.start();
   }
 

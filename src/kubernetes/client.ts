@@ -16,6 +16,7 @@ import {
 } from './errors.js';
 import type { RequestContext } from './errors.js';
 import { parseNdjson } from './ndjson.js';
+import { redactCredentials } from './redact.js';
 
 /** Whose EndpointSlices to read. */
 export interface EndpointSliceTarget {
@@ -134,7 +135,8 @@ export class EndpointSliceClient {
     const provider = this.#config.token;
     for (let retried = false; ; retried = true) {
       const headers: Record<string, string> = { accept: 'application/json' };
-      const token = provider ? await provider.get() : null;
+      // Raced against the request's deadline and abort: a token source that never settles cannot hang it.
+      const token = provider ? await provider.token(options.signal) : null;
       if (token !== null) headers.authorization = `Bearer ${token}`;
       const ctx = { ...this.#context(verb, url, token), tokenRetried: retried };
       let response: Dispatcher.ResponseData;
@@ -151,7 +153,8 @@ export class EndpointSliceClient {
         throw this.#failure(err, ctx, options.signal);
       }
       if (response.statusCode >= 200 && response.statusCode < 300) return { response, ctx };
-      const text = await readLimited(response.body, ERROR_BODY_LIMIT);
+      // A server or proxy may echo the request: the token sent must not reach an error message.
+      const text = redactCredentials(await readLimited(response.body, ERROR_BODY_LIMIT), [token]);
       // A rotated token: read it again and retry once before calling it rejected.
       if (response.statusCode === 401 && !retried && provider?.refreshable) {
         provider.invalidate();

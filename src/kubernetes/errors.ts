@@ -1,3 +1,5 @@
+import { escapeControl, sanitizeServerText } from './redact.js';
+
 /** Codes of {@link KubernetesApiError}: what went wrong, so code can branch on it. */
 export const KubernetesApiErrorCode = {
   /** 401: the API server rejected the token (or none was sent). */
@@ -111,7 +113,8 @@ const RBAC_RULE = 'verbs ["list", "watch"] on resource "endpointslices" in API g
 
 /** The error for an HTTP error status (or the Status of an ERROR watch event), with what to fix. */
 export function httpError(status: number, statusObject: KubernetesStatus | null, bodyText: string, ctx: RequestContext): KubernetesApiError {
-  const said = statusObject?.message ?? (bodyText.trim().slice(0, 200) || 'no message');
+  // Server text is printed escaped and without credentials (a Status may echo the request).
+  const said = sanitizeServerText(typeof statusObject?.message === 'string' ? statusObject.message.slice(0, 1000) : bodyText.trim().slice(0, 200) || 'no message');
   const details = { status, url: ctx.url, reason: statusObject?.reason ?? null };
   const where = `${ctx.verb} endpointslices in namespace "${ctx.namespace}"`;
   switch (status) {
@@ -164,7 +167,7 @@ export function httpError(status: number, statusObject: KubernetesStatus | null,
     default:
       return new KubernetesApiError(
         KubernetesApiErrorCode.HTTP,
-        `the Kubernetes API answered ${status}${statusObject?.reason ? ` ${statusObject.reason}` : ''} to ${where}: ${said}`,
+        `the Kubernetes API answered ${status}${statusObject?.reason ? ` ${sanitizeServerText(String(statusObject.reason)).slice(0, 100)}` : ''} to ${where}: ${said}`,
         details,
       );
   }
@@ -205,7 +208,8 @@ function codeOf(err: unknown): string | undefined {
 export function transportError(err: unknown, ctx: RequestContext, midStream = false): KubernetesApiError {
   if (err instanceof KubernetesApiError) return err;
   const code = codeOf(err) ?? 'unknown';
-  const message = err instanceof Error ? err.message : String(err);
+  // A TLS message can quote the server's certificate names: escaped like any server text.
+  const message = escapeControl(err instanceof Error ? err.message : String(err));
   const origin = originOf(ctx.url);
   if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
     return new KubernetesApiError(

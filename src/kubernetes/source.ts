@@ -6,7 +6,9 @@ import { diffPeers, isEmptyChange, localIdentity } from '../peer/index.js';
 import type { Peer } from '../peer/index.js';
 import { EndpointSliceClient, ListWatch } from './client.js';
 import type { EndpointSliceTarget, ListWatchStats, SliceEvent } from './client.js';
-import { loadKubernetesConfig } from './config.js';
+import { agentConnect } from './auth.js';
+import { defaultNamespace, loadKubernetesConfig } from './config.js';
+import { checkApiTimeout } from './check-options.js';
 import type { KubernetesConfig, KubernetesOptions } from './config.js';
 import { EndpointSliceIndex, peersFromSlices } from './endpoint-slices.js';
 import type { EndpointSlice, SlicePeerOptions } from './endpoint-slices.js';
@@ -89,6 +91,7 @@ function prepare(options: KubernetesSourceOptions): Prepared {
     }
   }
   const clusterDomain = (options.clusterDomain ?? ref.clusterDomain ?? 'cluster.local').toLowerCase().replace(/\.$/, '');
+  checkApiTimeout(options.timeout, DEFAULT_LIST_TIMEOUT);
   return {
     ref,
     port: checkPort(options.port),
@@ -99,10 +102,9 @@ function prepare(options: KubernetesSourceOptions): Prepared {
   };
 }
 
-/** The namespace: the option, the service name's, the namespace file's, POD_NAMESPACE, else 'default'. */
+/** The namespace: the option, the service name's, the namespace file's (or kubeconfig's), POD_NAMESPACE, else 'default'. */
 function namespaceOf(options: KubernetesSourceOptions, prepared: Prepared, config: KubernetesConfig): string {
-  const env = process.env.POD_NAMESPACE?.trim();
-  return options.namespace ?? prepared.ref.namespace ?? config.namespace ?? (env || 'default');
+  return options.namespace ?? prepared.ref.namespace ?? defaultNamespace(config);
 }
 
 function sliceOptions(prepared: Prepared, namespace: string): SlicePeerOptions {
@@ -117,9 +119,9 @@ function sliceOptions(prepared: Prepared, namespace: string): SlicePeerOptions {
   };
 }
 
-/** An Agent that verifies the server against the config's CA (or the system CAs). */
+/** An Agent that verifies the server against the config's CA (or the system CAs), with its client certificate. */
 function createAgent(config: KubernetesConfig): Agent {
-  return new Agent({ connect: config.ca === undefined ? {} : { ca: config.ca } });
+  return new Agent({ connect: agentConnect(config) });
 }
 
 /**

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Endpoint, Service, TestCluster } from './cluster.js';
+import { createFakeApiTls } from './api-tls.js';
+import type { FakeClientCertificate, FakeKubeconfigOptions } from './api-tls.js';
 
 const run = promisify(execFile);
 
@@ -20,6 +22,8 @@ export interface FakeKubernetesApiOptions {
   tls?: boolean;
   /** Bearer token every request must carry (default: none checked). */
   token?: string;
+  /** Require a TLS client certificate signed by a client CA made for this server (needs `tls`; see {@link FakeKubernetesApi.clientCertificate}). */
+  clientCertificate?: boolean;
   /** Address to listen on (default 127.0.0.1; `::1` for IPv6). */
   host?: string;
   /** Port (default 0: a free one, kept across stop/start). */
@@ -132,6 +136,10 @@ export interface FakeKubernetesApi {
   start(): Promise<void>;
   /** Closes everything; nothing keeps the event loop alive afterwards. */
   close(): Promise<void>;
+  /** The client certificate the server requires (`clientCertificate: true`), else undefined. */
+  readonly clientCertificate: FakeClientCertificate | undefined;
+  /** Writes a kubeconfig for this server (server, CA data, token or client certificate) to a temp file; resolves to its path. */
+  kubeconfig(options?: FakeKubeconfigOptions): Promise<string>;
 }
 
 type AddressType = 'IPv4' | 'IPv6';
@@ -482,6 +490,7 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
   if (!Number.isInteger(max) || max < 1 || max > 1000) throw new RangeError(`maxEndpointsPerSlice must be an integer in 1..1000, got ${max}`);
   const tls = options.tls ?? false;
   const certs = tls ? await makeCertificates(host) : null;
+  const extras = await createFakeApiTls({ requireClientCert: options.clientCertificate, tls });
 
   let token = options.token ?? null;
   let forbidden = options.forbidden ?? false;
@@ -716,7 +725,7 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
       else res.destroy();
     }
   };
-  const server: http.Server | https.Server = certs ? https.createServer({ key: certs.key, cert: certs.cert }, guarded) : http.createServer(guarded);
+  const server: http.Server | https.Server = certs ? https.createServer({ key: certs.key, cert: certs.cert, ...extras.serverOptions }, guarded) : http.createServer(guarded);
   server.on(certs ? 'secureConnection' : 'connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -813,6 +822,8 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
       }
     },
     stop: stopServer,
+    clientCertificate: extras.client,
+    kubeconfig: (o) => extras.kubeconfig({ url: urlOf(tls, host, port), ca: certs?.ca, token }, o),
     start: async () => {
       if (closed) throw new Error('the fake Kubernetes API is closed');
       if (listening) return;
@@ -824,6 +835,7 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
       closed = true;
       cluster.off('change', onChange);
       await stopServer();
+      await extras.cleanup();
     },
   };
   return api;

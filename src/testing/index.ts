@@ -20,3 +20,4 @@ export { serve } from './serve.js';
 export type { ServeHandle, ServeOptions } from './serve.js';
 export { createFakeKubernetesApi } from './api-server.js';
 export type { ApiFault, ApiRequestLogEntry, FakeEndpointSlice, FakeKubernetesApi, FakeKubernetesApiOptions } from './api-server.js';
+export type { FakeClientCertificate, FakeKubeconfigExec, FakeKubeconfigOptions } from './api-tls.js';

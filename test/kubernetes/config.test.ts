@@ -3,7 +3,18 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inClusterUrl, loadKubernetesConfig, serviceAccountOfToken, TokenProvider } from '../../src/kubernetes/config.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { checkApiTimeout, defaultNamespace, inClusterUrl, loadKubernetesConfig, serviceAccountOfToken, TokenProvider } from '../../src/kubernetes/config.ts';
+import { isLoopbackHost } from '../../src/kubernetes/auth.ts';
+import { sanitizeServerText } from '../../src/kubernetes/redact.ts';
+import { peers } from '../../src/discovery/resolve.ts';
+import { watchPeers } from '../../src/discovery/watcher.ts';
+import { InvalidArgumentError } from '../../src/dns/invalid-argument.ts';
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
+import { apiFixture } from './fixture.ts';
 import { KubernetesApiError } from '../../src/kubernetes/errors.ts';
 import { parseServiceRef } from '../../src/kubernetes/source.ts';
 import { serviceAccountToken } from './fixture.ts';
@@ -116,6 +127,174 @@ describe('Kubernetes config', () => {
     assert.deepEqual(parseServiceRef('Nginx.db.svc.cluster.local.'), { service: 'nginx', namespace: 'db', clusterDomain: 'cluster.local' });
     for (const bad of ['', '1nginx', 'nginx.db.pod', 'nginx..svc', 'nginx.db.svc..x', 'a'.repeat(64)]) {
       assert.throws(() => parseServiceRef(bad), { code: 'ERR_INVALID_ARG_VALUE' }, bad);
+    }
+  });
+});
+
+const isApiError = (code: string, pattern: RegExp) => (err: unknown) => {
+  assert.ok(err instanceof KubernetesApiError, String(err));
+  assert.equal(err.code, code);
+  assert.match(err.message, pattern);
+  return true;
+};
+
+describe('Kubernetes config: bounds and security', () => {
+  test('a bearer token never goes over http:// to anything but loopback', async () => {
+    await assert.rejects(
+      loadKubernetesConfig({ url: 'http://10.0.0.1:8080', token: 't' }, {}),
+      isConfigError(/refusing to send the bearer token from kubernetes\.token over plain http:\/\/ to 10\.0\.0\.1:8080/),
+    );
+    await assert.rejects(loadKubernetesConfig({ url: 'http://api.example', tokenFile: '/x' }, {}), isConfigError(/refusing.*api\.example/));
+    for (const url of ['http://127.0.0.1:8001', 'http://127.5.5.5', 'http://[::1]:8001', 'http://localhost:8001']) {
+      assert.ok((await loadKubernetesConfig({ url, token: 't' }, {})).token, url);
+    }
+    // Without a token plain http stays possible (kubectl proxy on another host is the user's choice).
+    assert.equal((await loadKubernetesConfig({ url: 'http://10.0.0.1:8001' }, {})).token, null);
+    assert.equal(isLoopbackHost('[::ffff:127.0.0.1]'), true);
+    assert.equal(isLoopbackHost('128.0.0.1'), false);
+    assert.equal(isLoopbackHost('localhost.example.com'), false);
+    assert.equal(isLoopbackHost('evil.localhost'), false);
+  });
+
+  test('a token function that never settles gives up at the request deadline and on abort', async () => {
+    const f = await apiFixture({ token: 'never' });
+    const before = activeResources();
+    try {
+      const kubernetes = { url: f.api.url, token: () => new Promise<string>(() => {}) };
+      await assert.rejects(peers('nginx', { source: 'kubernetes', kubernetes, timeout: 300 }), isApiError('ETIMEOUT', /within 300 ms/));
+      const controller = new AbortController();
+      const pending = peers('nginx', { source: 'kubernetes', kubernetes, signal: controller.signal });
+      setTimeout(() => controller.abort(), 50);
+      await assert.rejects(pending, isApiError('ECANCELLED', /abort/));
+      assert.equal(f.api.requests.length, 0);
+      // With no deadline of its own (a watch), the token wait is still bounded.
+      await assert.rejects(TokenProvider.fromValue(() => new Promise<string>(() => {})).token(undefined, 100), isApiError('ETIMEOUT', /no token from the kubernetes\.token function within 100 ms/));
+      // One that rejects after the wait was given up is not an unhandled rejection.
+      const late = TokenProvider.fromValue(() => new Promise<string>((_, reject) => setTimeout(() => reject('late'), 50)));
+      await assert.rejects(late.token(AbortSignal.abort()), isApiError('ECANCELLED', /aborted while waiting/));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await assertNoLeaks(before);
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('a token function that throws a non-Error or returns junk gives a KubernetesApiError', async () => {
+    const throwsString = TokenProvider.fromValue(() => {
+      throw 'no token for you';
+    });
+    await assert.rejects(throwsString.get(), isConfigError(/the kubernetes\.token function failed: no token for you/));
+    await assert.rejects(TokenProvider.fromValue(() => Promise.reject(42)).get(), isConfigError(/failed: 42/));
+    await assert.rejects(TokenProvider.fromValue((() => 42) as unknown as () => string).get(), isConfigError(/not a string \(got number\)/));
+    const f = await apiFixture({ token: 't' });
+    try {
+      await assert.rejects(peers('nginx', { source: 'kubernetes', kubernetes: { url: f.api.url, token: () => Promise.reject('nope') } }), isConfigError(/failed: nope/));
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('a namespace from the namespace file or POD_NAMESPACE must be a DNS-1123 label', async () => {
+    const t = await tempDir();
+    try {
+      const dots = await t.file('namespace', '..\n');
+      const config = await loadKubernetesConfig({ url: 'http://127.0.0.1:1', namespaceFile: dots }, {});
+      assert.equal(config.namespace, '..');
+      assert.throws(() => defaultNamespace(config, {}), isConfigError(/namespace from the namespace file is not a namespace name.*"\.\."/));
+      const none = { namespace: null };
+      assert.throws(() => defaultNamespace(none, { POD_NAMESPACE: '../..' }), isConfigError(/POD_NAMESPACE/));
+      assert.throws(() => defaultNamespace(none, { POD_NAMESPACE: 'a/b' }), isConfigError(/POD_NAMESPACE/));
+      assert.equal(defaultNamespace(none, { POD_NAMESPACE: ' apps ' }), 'apps');
+      assert.equal(defaultNamespace(none, {}), 'default');
+      assert.equal(defaultNamespace({ namespace: 'team-a' }, { POD_NAMESPACE: 'x' }), 'team-a');
+      // End to end: no request leaves for a namespace "..".
+      const f = await apiFixture();
+      const saved = process.env.POD_NAMESPACE;
+      process.env.POD_NAMESPACE = '..';
+      try {
+        await assert.rejects(peers('nginx', { source: 'kubernetes', kubernetes: { url: f.api.url, namespaceFile: '/nonexistent' } }), isConfigError(/POD_NAMESPACE/));
+        assert.equal(f.api.requests.length, 0);
+      } finally {
+        if (saved === undefined) delete process.env.POD_NAMESPACE;
+        else process.env.POD_NAMESPACE = saved;
+        await f.close();
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('the API timeout: NaN, 0, negative, Infinity, a string, over 2^31-1 ms are InvalidArgumentError', async () => {
+    for (const bad of [Number.NaN, 0, -1, Number.POSITIVE_INFINITY, '1000', 2 ** 31, 1e12, null]) {
+      assert.throws(() => checkApiTimeout(bad, 1), InvalidArgumentError, String(bad));
+      await assert.rejects(peers('nginx', { source: 'kubernetes', kubernetes: { url: 'http://127.0.0.1:1' }, timeout: bad as number }), InvalidArgumentError, String(bad));
+      for (const source of ['kubernetes', 'auto'] as const) {
+        assert.throws(() => watchPeers('nginx', { source, kubernetes: { url: 'http://127.0.0.1:1' }, timeout: bad as number }), InvalidArgumentError, String(bad));
+      }
+    }
+    assert.equal(checkApiTimeout(undefined, 30_000), 30_000);
+    assert.equal(checkApiTimeout(2 ** 31 - 1, 1), 2 ** 31 - 1);
+    for (const [name, value] of [['url', 5], ['kubeconfig', {}], ['context', 1], ['insecureSkipTlsVerify', 'yes'], ['ca', 5], ['token', 5]] as const) {
+      await assert.rejects(loadKubernetesConfig({ [name]: value } as never, {}), InvalidArgumentError, name);
+      assert.throws(() => watchPeers('nginx', { source: 'kubernetes', kubernetes: { [name]: value } as never }), InvalidArgumentError, name);
+    }
+    await assert.rejects(loadKubernetesConfig({ url: 'https://x', cert: 'c' }, {}), InvalidArgumentError);
+  });
+
+  test('kubernetes.dispatcher carries the requests of peers() and watchPeers(), and is not closed', async () => {
+    class CountingAgent extends Agent {
+      count = 0;
+      override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+        this.count++;
+        return super.dispatch(options, handler);
+      }
+    }
+    const f = await apiFixture();
+    const dispatcher = new CountingAgent();
+    try {
+      const kubernetes = { ...f.kubernetes, dispatcher };
+      assert.equal((await peers('nginx', { source: 'kubernetes', port: 'web', kubernetes })).length, 3);
+      assert.equal(dispatcher.count, 1);
+      const watcher = watchPeers('nginx', { source: 'kubernetes', port: 'web', kubernetes });
+      try {
+        await watcher.ready;
+        await until(() => dispatcher.count >= 3, 'the list and the watch through the dispatcher');
+      } finally {
+        watcher.close();
+      }
+      assert.equal(dispatcher.closed, false);
+      await assert.rejects(loadKubernetesConfig({ url: f.api.url, dispatcher: {} as Dispatcher }, {}), InvalidArgumentError);
+    } finally {
+      await dispatcher.close();
+      await f.close();
+    }
+  });
+
+  test('server text in errors: control characters escaped, tokens redacted (a server that echoes the request)', async () => {
+    assert.equal(sanitizeServerText('a\x1b[2Jb\nc\u0085'), 'a\\x1b[2Jb\\nc\\x85');
+    assert.equal(sanitizeServerText('Authorization: Bearer abc.def-123'), 'Authorization: [redacted]');
+    assert.equal(sanitizeServerText('{"authorization":"Bearer abc"}'), '{"authorization":"[redacted]"}');
+    assert.equal(sanitizeServerText('got eyJhbGciOi.eyJzdWIiOi.sig here'), 'got [redacted] here');
+    assert.equal(sanitizeServerText('plain secret-token-xyz text', ['secret-token-xyz']), 'plain [redacted] text');
+    const server = http.createServer((req, res) => {
+      const echo = `denied \x1b[31mfor\n${req.headers.authorization} and raw ${String(req.headers.authorization).slice(7)}`;
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', status: 'Failure', message: echo, reason: 'Forbidden\u001b[0m', code: 403 }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await assert.rejects(peers('nginx', { source: 'kubernetes', kubernetes: { url, token: 'opaque-secret-value' } }), (err: unknown) => {
+        assert.ok(err instanceof KubernetesApiError);
+        assert.equal(err.code, 'EFORBIDDEN');
+        assert.doesNotMatch(err.message, /opaque-secret-value/);
+        assert.doesNotMatch(err.message, /[\x00-\x1f]/);
+        assert.match(err.message, /denied \\x1b\[31mfor\\n/);
+        return true;
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
