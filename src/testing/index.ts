@@ -20,3 +20,5 @@ export { serve } from './serve.js';
 export type { ServeHandle, ServeOptions } from './serve.js';
 export { createFakeKubernetesApi } from './api-server.js';
 export type { ApiFault, ApiRequestLogEntry, FakeEndpointSlice, FakeKubernetesApi, FakeKubernetesApiOptions } from './api-server.js';
+export { createFleet, runFleet } from './fleet.js';
+export type { Fleet, FleetMember, FleetOptions, FleetOutcome } from './fleet.js';
