@@ -48,11 +48,11 @@ describe('decide(): the rules of one round', () => {
   });
 
   test('an unknown answer (error, timeout) is never "no cluster": no form', () => {
-    const verdict = decide(view(p0, { answers: new Map([[p1, none], [p2, unknown]]) }));
+    const verdict = decide(view(p0, { answers: new Map<Peer, ProbeAnswer>([[p1, none], [p2, unknown]]) }));
     assert.equal(verdict.action, 'wait');
     assert.match((verdict as { reason: string }).reason, /web-2/);
     // A peer not asked at all is unknown too.
-    assert.equal(decide(view(p0, { answers: new Map([[p1, none]]) })).action, 'wait');
+    assert.equal(decide(view(p0, { answers: new Map<Peer, ProbeAnswer>([[p1, none]]) })).action, 'wait');
   });
 
   test('no form below min, when not stable, with newCluster false, after an earlier form, or when self is not in the set', () => {
