@@ -98,7 +98,7 @@ export interface Fleet {
   form(): Promise<FleetOutcome>;
   /** Replaces the pods one by one, highest ordinal first (new process, new address), each waiting for the last to decide. */
   rollingRestart(): Promise<FleetOutcome>;
-  /** Stops every member and the DNS server. */
+  /** Stops every member (a bootstrap still running ends with ECANCELLED) and the DNS server. */
   close(): Promise<void>;
 }
 
@@ -110,6 +110,8 @@ interface Running extends FleetMember {
   cluster: string | null;
   server: BootstrapProbe | null;
   client: DnsClient;
+  /** Its process runs (after the start delay) and answers probes. */
+  up: boolean;
   stopped: boolean;
 }
 
@@ -130,6 +132,8 @@ export async function createFleet(options: FleetOptions): Promise<Fleet> {
   const current: Running[] = [];
   const clusters = new Map<string, Set<string>>();
   const byId = new Map<string, Running>();
+  // Aborts the members' start delays and bootstraps when the fleet closes early.
+  const closing = new AbortController();
 
   const membersOf = (clusterId: string | null): string[] | null => (clusterId === null ? null : [...(clusters.get(clusterId) ?? [])].sort());
   const publish = (clusterId: string): void => {
@@ -140,7 +144,7 @@ export async function createFleet(options: FleetOptions): Promise<Fleet> {
   };
   const memoryProbe: BootstrapProbeFunction = async (peer) => {
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const m = current.find((c) => c.address === peer.address && !c.stopped);
+    const m = current.find((c) => c && c.address === peer.address && c.up && !c.stopped);
     if (!m) throw new Error(`connect ECONNREFUSED ${peer.address}:${o.port}`);
     return membersOf(m.cluster);
   };
@@ -170,16 +174,19 @@ export async function createFleet(options: FleetOptions): Promise<Fleet> {
       cluster: null,
       server: null,
       client: new DnsClient({ servers: dns.servers, timeout: o.dnsTimeout, attempts: o.dnsAttempts }),
+      up: false,
       stopped: false,
     };
     current[ordinal] = member;
     byId.set(member.id, member);
     step.push(member);
-    await sleep(delay);
+    await sleep(delay, undefined, { signal: closing.signal }).catch(() => {});
+    if (closing.signal.aborted) return;
     if (o.probe === 'http') {
       member.server = createBootstrapProbe({ port: o.port, timeout: o.probeTimeout });
       await member.server.listen({ host: address, port: o.port });
     }
+    member.up = true;
     if (!o.hidden.has(name)) {
       cluster.setReady(name, true);
       member.readyAt = Date.now();
@@ -200,6 +207,7 @@ export async function createFleet(options: FleetOptions): Promise<Fleet> {
         probeTimeout: o.probeTimeout,
         waitTimeout: o.waitTimeout,
         latch: new BootstrapLatch(),
+        signal: closing.signal,
       });
       member.decision = decision;
       member.decidedAt = Date.now();
@@ -229,6 +237,7 @@ export async function createFleet(options: FleetOptions): Promise<Fleet> {
 
   const stop = async (member: Running): Promise<void> => {
     member.stopped = true;
+    member.up = false;
     if (member.cluster !== null) {
       clusters.get(member.cluster)?.delete(member.id);
       publish(member.cluster);
@@ -288,6 +297,7 @@ export async function createFleet(options: FleetOptions): Promise<Fleet> {
       return outcome(step);
     },
     async close() {
+      closing.abort();
       dns.clearFaults();
       await Promise.all(current.filter((m) => m && !m.stopped).map(stop));
       await dns.close();
