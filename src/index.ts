@@ -20,5 +20,4 @@ export type { QueryStartMessage, QueryEndMessage, DropMessage } from './dns/diag
 export { KubernetesApiError, KubernetesApiErrorCode, isKubernetesApiError } from './kubernetes/errors.js';
 export type { KubernetesApiErrorCodeValue, KubernetesApiErrorDetails } from './kubernetes/errors.js';
 export type { KubernetesOptions, KubernetesSourceOptions } from './kubernetes/source.js';
-export { bootstrap, createBootstrapProbe, BootstrapError, BootstrapErrorCode, BootstrapLatch, isBootstrapError } from './bootstrap/index.js';
-export type { BootstrapDecision, BootstrapOptions, BootstrapProbe, BootstrapProbeFunction, BootstrapProbeOptions, BootstrapSelf, BootstrapErrorCodeValue } from './bootstrap/index.js';
+export * from './bootstrap/index.js';
