@@ -146,13 +146,27 @@ class Bootstrap {
     }
   }
 
-  /** A last successful DNS poll must show the same set before forming. */
+  /** A successful DNS poll that ends after the probes must show the same set before forming. */
   async #confirm(epoch: number, stop: AbortSignal): Promise<boolean> {
     const refreshed = this.#watcher!.refresh().then(
       () => true,
       () => false,
     );
-    const ok = await abortable(Promise.race([refreshed, sleep(this.#o.probeTimeout, stop).then(() => false)]), stop);
+    const giveUp = new AbortController();
+    const onStop = (): void => giveUp.abort();
+    stop.addEventListener('abort', onStop, { once: true });
+    let ok: boolean;
+    try {
+      const late = sleep(this.#o.probeTimeout, giveUp.signal).then(
+        () => false,
+        () => false,
+      );
+      ok = await Promise.race([refreshed, late]);
+    } finally {
+      giveUp.abort();
+      stop.removeEventListener('abort', onStop);
+    }
+    stop.throwIfAborted();
     if (!ok || this.#epoch !== epoch) {
       this.#lastVerdict = { action: 'wait', reason: 'the set changed or DNS failed while confirming it' };
       return false;
