@@ -139,7 +139,7 @@ class Bootstrap {
         formedBefore: this.#latch.has(this.#key),
         stable: stableAtStart && this.#epoch === epoch,
       });
-      this.#lastVerdict = verdict;
+      this.#lastVerdict = verdict.action === 'form' ? { action: 'wait', reason: 'about to form: confirming the set with a DNS poll' } : verdict;
       if (verdict.action === 'join') return verdict;
       if (verdict.action === 'form' && (await this.#confirm(epoch, stop)) && this.#latch.take(this.#key)) return { action: 'form' };
       await sleep(Math.max(0, this.#o.probeInterval - (Date.now() - started)), stop);
