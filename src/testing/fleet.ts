@@ -78,11 +78,11 @@ export interface FleetOutcome {
   joins: number;
   /** Bootstrap errors (timeouts) and joins whose seeds named no member or members of two clusters. */
   errors: Error[];
-  /** Distinct clusters among the running members after the step. */
+  /** Distinct clusters among the running members after the step (members in none are in `errors`). */
   clusters: number;
   /** clusters - 1, at least 0. */
   splits: number;
-  /** From the last time a member's pod became ready to the last decision, ms. */
+  /** From the last time a member's pod became ready to the last decision, ms (0 when none was ready). */
   decideAfterReadyMs: number;
   /** The members that ran in this step. */
   members: FleetMember[];
@@ -248,17 +248,17 @@ export async function createFleet(options: FleetOptions): Promise<Fleet> {
 
   const outcome = (step: Running[]): FleetOutcome => {
     const live = current.filter((m) => m && !m.stopped);
-    const distinct = new Set(live.map((m) => m.cluster ?? `none:${m.id}`)).size;
-    const readyTimes = step.map((m) => m.readyAt ?? 0);
-    const decidedTimes = step.map((m) => m.decidedAt ?? 0);
+    const distinct = new Set(live.map((m) => m.cluster).filter((c) => c !== null)).size;
+    const readyTimes = step.flatMap((m) => (m.readyAt === null ? [] : [m.readyAt]));
+    const decidedTimes = step.flatMap((m) => (m.decidedAt === null ? [] : [m.decidedAt]));
     return {
       forms: step.filter((m) => m.decision?.action === 'form').length,
       joins: step.filter((m) => m.decision?.action === 'join').length,
       errors: step.map((m) => m.error).filter((e): e is Error => e !== null),
       clusters: distinct,
       splits: Math.max(0, distinct - 1),
-      decideAfterReadyMs: Math.max(...decidedTimes) - Math.max(...readyTimes),
-      members: step.map((m) => ({ ...m })),
+      decideAfterReadyMs: readyTimes.length && decidedTimes.length ? Math.max(...decidedTimes) - Math.max(...readyTimes) : 0,
+      members: step.map(snapshot),
     };
   };
 
@@ -267,7 +267,7 @@ export async function createFleet(options: FleetOptions): Promise<Fleet> {
     cluster,
     dns,
     get members() {
-      return [...current];
+      return current.map(snapshot);
     },
     async form() {
       if (formed) throw new InvalidArgumentError('form() was called already');
@@ -314,6 +314,12 @@ export async function createFleet(options: FleetOptions): Promise<Fleet> {
     cluster.setReady(member.name, true);
     member.readyAt = Date.now();
   }
+}
+
+/** A member as users see it, without the fleet's handles. */
+function snapshot(m: Running): FleetMember {
+  const { name, ordinal, incarnation, address, id, readyAt, decidedAt, decision, error, cluster } = m;
+  return { name, ordinal, incarnation, address, id, readyAt, decidedAt, decision, error, cluster };
 }
 
 /** Creates a fleet, forms it, closes it: the outcome of one formation. */
