@@ -174,9 +174,25 @@ class Bootstrap {
     return true;
   }
 
+  /** Asks every other peer; the first answer that names members ends the round (no need to wait for the slow ones). */
   async #probeAll(peers: readonly Peer[], stop: AbortSignal): Promise<Map<Peer, ProbeAnswer>> {
     const others = peers.filter((p) => !this.#o.isSelf(p));
-    const results = await Promise.all(others.map((peer) => this.#ask(peer, stop)));
+    const round = new AbortController();
+    const onStop = (): void => round.abort(stop.reason);
+    stop.addEventListener('abort', onStop, { once: true });
+    let results: ProbeAnswer[];
+    try {
+      results = await Promise.all(
+        others.map((peer) =>
+          this.#ask(peer, round.signal).then((answer) => {
+            if (answer.kind === 'members') round.abort(new Error('another peer named members'));
+            return answer;
+          }),
+        ),
+      );
+    } finally {
+      stop.removeEventListener('abort', onStop);
+    }
     stop.throwIfAborted();
     const answers = new Map<Peer, ProbeAnswer>();
     const errors: string[] = [];
@@ -189,12 +205,13 @@ class Bootstrap {
     return answers;
   }
 
-  async #ask(peer: Peer, stop: AbortSignal): Promise<ProbeAnswer> {
+  async #ask(peer: Peer, round: AbortSignal): Promise<ProbeAnswer> {
     const timeout = this.#o.probeTimeout;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new BootstrapError(BootstrapErrorCode.TIMEOUT, `no answer in ${timeout} ms`)), timeout);
-    const onStop = (): void => controller.abort(stop.reason);
-    stop.addEventListener('abort', onStop, { once: true });
+    const onEnd = (): void => controller.abort(round.reason);
+    if (round.aborted) onEnd();
+    else round.addEventListener('abort', onEnd, { once: true });
     try {
       // A probe that ignores its signal still ends the round in time.
       const members = await abortable(Promise.resolve().then(() => this.#o.probe(peer, controller.signal)), controller.signal);
@@ -203,7 +220,7 @@ class Bootstrap {
       return { kind: 'unknown', error };
     } finally {
       clearTimeout(timer);
-      stop.removeEventListener('abort', onStop);
+      round.removeEventListener('abort', onEnd);
     }
   }
 
