@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 import type { Options } from 'tsup';
 
 const library: Options = {
-  entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+  entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts', 'bootstrap/index': 'src/bootstrap/index.ts' },
   dts: true,
   sourcemap: true,
   target: 'node20',

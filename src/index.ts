@@ -21,3 +21,4 @@ export type { QueryStartMessage, QueryEndMessage, DropMessage } from './dns/diag
 export { KubernetesApiError, KubernetesApiErrorCode, isKubernetesApiError } from './kubernetes/errors.js';
 export type { KubernetesApiErrorCodeValue, KubernetesApiErrorDetails } from './kubernetes/errors.js';
 export type { KubernetesOptions, KubernetesSourceOptions } from './kubernetes/source.js';
+export * from './bootstrap/index.js';

@@ -21,3 +21,5 @@ export type { ServeHandle, ServeOptions } from './serve.js';
 export { createFakeKubernetesApi } from './api-server.js';
 export type { ApiFault, ApiRequestLogEntry, FakeEndpointSlice, FakeKubernetesApi, FakeKubernetesApiOptions } from './api-server.js';
 export type { FakeClientCertificate, FakeKubeconfigExec, FakeKubeconfigOptions } from './api-tls.js';
+export { createFleet, runFleet } from './fleet.js';
+export type { Fleet, FleetMember, FleetOptions, FleetOutcome } from './fleet.js';
