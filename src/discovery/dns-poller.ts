@@ -1,7 +1,8 @@
 import pRetry from 'p-retry';
 import type { DnsClient } from '../dns/client.js';
 import { DnsErrorCode, isDnsError } from '../dns/errors.js';
-import { planResolution, resolvePeers } from './resolve.js';
+import { PeerResolver } from './dns-resolver.js';
+import { EmptyServiceError, planResolution, resolvePeers } from './resolve.js';
 import type { PeersOptions, ResolutionPlan } from './resolve.js';
 import type { PeerSink, PeerSource } from './source.js';
 
@@ -15,18 +16,43 @@ export interface PollIntervals {
 const EMPTY_SET_TTL = 5;
 
 /**
- * The next poll's delay: the answer's TTL with up to 20% taken off at random (so that the
- * pods of a StatefulSet do not ask in lockstep), clamped to [minInterval, maxInterval].
+ * The shortest minInterval a poller uses (ms): a smaller one, 0 included, is raised to it, so
+ * no TTL (0 included) and no option can make a watcher a busy loop.
  */
-export function nextDelay(ttlSeconds: number, { minInterval, maxInterval }: PollIntervals, random = Math.random()): number {
-  const jittered = ttlSeconds * 1000 * (0.8 + 0.2 * random);
-  return Math.min(maxInterval, Math.max(minInterval, jittered));
+export const MIN_INTERVAL_FLOOR = 100;
+
+/**
+ * How long after a TTL runs out a poll waits (ms). A cache counts TTLs down in whole seconds
+ * and keeps serving a record while its TTL shows 0 (unbound for up to a second, dnsmasq and BIND
+ * alike), so a poll at the TTL can land on the countdown, get TTL 0 and have to poll again. One
+ * second later the cache has let the record go and asks upstream: the poll gets fresh records.
+ */
+export const EXPIRY_SLACK = 1000;
+
+/** Largest random delay added to a poll (ms), so the pods of a StatefulSet do not ask in lockstep. */
+export const POLL_JITTER = 50;
+
+/** The intervals a poller uses: minInterval raised to {@link MIN_INTERVAL_FLOOR}, maxInterval to minInterval. */
+export function pollIntervals({ minInterval, maxInterval }: PollIntervals): PollIntervals {
+  const min = Math.max(minInterval, MIN_INTERVAL_FLOOR);
+  return { minInterval: min, maxInterval: Math.max(maxInterval, min) };
 }
 
 /**
- * Polls DNS for a Service's peers: on the answer's TTL, with p-retry backoff on errors.
- * An empty answer (NXDOMAIN/NODATA) for a Service that had peers is believed only when
- * the next poll, at minInterval, confirms it, so one bad answer does not flap the set.
+ * The delay until the next poll (ms): after the answer's TTL has run out in any cache on the
+ * way (TTL + {@link EXPIRY_SLACK}), plus up to {@link POLL_JITTER}, clamped to
+ * [minInterval, maxInterval]. So no TTL makes polls come faster than one per minInterval.
+ */
+export function nextDelay(ttlSeconds: number, { minInterval, maxInterval }: PollIntervals, random = Math.random()): number {
+  const due = ttlSeconds * 1000 + EXPIRY_SLACK + POLL_JITTER * random;
+  return Math.min(maxInterval, Math.max(minInterval, due));
+}
+
+/**
+ * Polls DNS for a Service's peers: after the answer's TTL, with p-retry backoff on errors.
+ * An empty answer (NXDOMAIN/NODATA) for a Service that had peers is believed only when the next
+ * poll confirms it, and that poll waits until caches have let the negative answer go (its SOA's
+ * negative TTL): a short "no ready pods" blip must not empty the set.
  */
 export class DnsPoller implements PeerSource {
   readonly #client: DnsClient;
@@ -41,14 +67,16 @@ export class DnsPoller implements PeerSource {
   #known = false;
   #emptyStreak = 0;
   #lastTtl = EMPTY_SET_TTL;
+  readonly #resolver: PeerResolver;
 
   constructor(client: DnsClient, ownsClient: boolean, service: string, options: PeersOptions, intervals: PollIntervals) {
     this.#client = client;
     this.#ownsClient = ownsClient;
     this.#plan = planResolution(client, service, options);
+    this.#resolver = new PeerResolver(client, this.#plan);
     // A Service never seen with peers and answering empty is an error unless the user allows empty sets.
     this.#allowEmpty = options.allowEmpty ?? false;
-    this.#intervals = intervals;
+    this.#intervals = pollIntervals(intervals);
   }
 
   start(sink: PeerSink): void {
@@ -99,19 +127,22 @@ export class DnsPoller implements PeerSource {
   async #attempt(): Promise<number> {
     const sink = this.#sink!;
     try {
-      const { peers, ttl } = await resolvePeers(this.#client, this.#plan, { signal: this.#abort.signal });
+      const { peers, ttl, retryIn } = await resolvePeers(this.#client, this.#plan, { signal: this.#abort.signal }, this.#resolver);
       if (this.#abort.signal.aborted) return 0;
       this.#known = true;
       this.#emptyStreak = 0;
       this.#lastTtl = ttl ?? this.#lastTtl;
       sink.update(peers);
-      return nextDelay(this.#lastTtl, this.#intervals);
+      // A target whose lookup said NXDOMAIN is asked again once the cache has let that answer go.
+      return nextDelay(Math.min(this.#lastTtl, retryIn ?? Number.POSITIVE_INFINITY), this.#intervals);
     } catch (err) {
       if (!isDnsError(err, DnsErrorCode.NOTFOUND, DnsErrorCode.NODATA)) throw err;
       this.#emptyStreak++;
       if (this.#known && this.#emptyStreak === 1) {
-        // A Service that had peers answers empty: confirm once before emptying the set.
-        return this.#intervals.minInterval;
+        // A Service that had peers answers empty: confirm once before emptying the set, after the
+        // caches on the way have let that negative answer go (before, they would only repeat it).
+        const negativeTtl = err instanceof EmptyServiceError ? err.negativeTtl : null;
+        return negativeTtl === null ? this.#intervals.minInterval : nextDelay(negativeTtl, this.#intervals);
       }
       if (!this.#known && !this.#allowEmpty) throw err;
       this.#known = true;
