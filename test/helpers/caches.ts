@@ -30,8 +30,8 @@ export interface CacheServer {
 export interface CacheOptions {
   /** The authoritative server behind the cache. */
   upstream: { host: string; port: number };
-  /** Zone forwarded to the upstream (default `cluster.local`). */
-  zone?: string;
+  /** Zones forwarded to the upstream (default `['cluster.local']`); the cache answers nothing else. */
+  zones?: string[];
   startTimeout?: number;
 }
 
@@ -78,8 +78,11 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Not loopback: unbound must never send a packet there (it would recurse to the root servers). */
+const NOT_LOOPBACK = ['0.0.0.0/2', '64.0.0.0/3', '96.0.0.0/4', '112.0.0.0/5', '120.0.0.0/6', '124.0.0.0/7', '126.0.0.0/8', '128.0.0.0/1'];
+
 function unboundConf(dir: string, port: number, o: CacheOptions): string {
-  const zone = o.zone ?? 'cluster.local';
+  const zones = o.zones ?? ['cluster.local'];
   return `server:
     username: ""
     chroot: ""
@@ -102,13 +105,12 @@ function unboundConf(dir: string, port: number, o: CacheOptions): string {
     so-reuseport: no
     outgoing-range: 64
     num-queries-per-thread: 32
-    domain-insecure: "${zone}"
-    local-zone: "${zone}." transparent
+    local-zone: "." static
+${zones.map((z) => `    domain-insecure: "${z}"\n    local-zone: "${z}." transparent`).join('\n')}
+${NOT_LOOPBACK.map((net) => `    do-not-query-address: ${net}`).join('\n')}
 remote-control:
     control-enable: no
-stub-zone:
-    name: "${zone}"
-    stub-addr: ${o.upstream.host}@${o.upstream.port}
+${zones.map((z) => `stub-zone:\n    name: "${z}"\n    stub-addr: ${o.upstream.host}@${o.upstream.port}`).join('\n')}
 `;
 }
 
@@ -119,7 +121,7 @@ function dnsmasqArgs(port: number, o: CacheOptions): string[] {
     '--no-resolv',
     '--no-hosts',
     '--pid-file=',
-    `--server=/${o.zone ?? 'cluster.local'}/${o.upstream.host}#${o.upstream.port}`,
+    ...(o.zones ?? ['cluster.local']).map((z) => `--server=/${z}/${o.upstream.host}#${o.upstream.port}`),
     `--port=${port}`,
     '--listen-address=127.0.0.1',
     '--bind-interfaces',
@@ -132,7 +134,7 @@ function dnsmasqArgs(port: number, o: CacheOptions): string[] {
 /** Starts `kind` on a free loopback port in front of `options.upstream`; resolves once it answers. */
 export async function startCache(kind: CacheKind, options: CacheOptions): Promise<CacheServer> {
   const dir = await mkdtemp(join(tmpdir(), `headless-sd-${kind}-`));
-  const zone = options.zone ?? 'cluster.local';
+  const zone = options.zones?.[0] ?? 'cluster.local';
   try {
     const deadline = Date.now() + (options.startTimeout ?? 15_000);
     let lastErr = '';
