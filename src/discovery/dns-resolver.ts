@@ -1,10 +1,12 @@
 import type { DnsClient } from '../dns/client.js';
-import type { DnsError } from '../dns/errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DnsError, DnsErrorCode } from '../dns/errors.js';
 import type { PeerInit } from '../peer/index.js';
 import { addressesOf, negativeTtlOf, srvTargetsOf } from './answers.js';
 import type { ResolutionPlan } from './resolve.js';
 import { negativeError, searchOnce, type SearchResult } from './search-once.js';
 import { srvName } from './service-name.js';
+import { EXPIRY_SLACK } from './poll-timing.js';
 import { addressTypes, TargetBook } from './target-book.js';
 
 /** What one DNS resolution of a Service found, and what the next poll should know. */
@@ -32,10 +34,16 @@ export class PeerResolver {
   /** The Service's absolute name, as the last SRV answer gave it. */
   #serviceName: string | null = null;
   #glueSeen = true;
+  readonly #oneShot: boolean;
 
-  constructor(client: DnsClient, plan: ResolutionPlan) {
+  /**
+   * `oneShot`: for `peers()`, which has no earlier address to keep for a listed target whose
+   * lookup a cache answered NXDOMAIN: it waits out that negative answer and asks once more.
+   */
+  constructor(client: DnsClient, plan: ResolutionPlan, oneShot = false) {
     this.#client = client;
     this.#plan = plan;
+    this.#oneShot = oneShot;
   }
 
   resolve(signal?: AbortSignal): Promise<DnsOutcome> {
@@ -84,8 +92,12 @@ export class PeerResolver {
     } else {
       await early;
     }
-    const out = await this.#book.resolve(this.#client, targets, this.#plan.family, known, signal);
-    return { ...out, empty: null, negativeTtl: null };
+    let out = await this.#book.resolve(this.#client, targets, this.#plan.family, known, signal);
+    if (this.#oneShot && out.unresolved > 0 && out.retryIn !== null) {
+      await wait(Math.min(out.retryIn * 1000 + EXPIRY_SLACK, MAX_ONE_SHOT_WAIT), signal);
+      out = await this.#book.resolve(this.#client, targets, this.#plan.family, null, signal, true);
+    }
+    return { inits: out.inits, ttl: out.ttl, retryIn: out.retryIn, empty: null, negativeTtl: null };
   }
 
   /** The Service's own address set (address -> TTL), or null when it did not answer with one. */
@@ -100,6 +112,17 @@ export class PeerResolver {
       // Without it, known targets are looked up again: slower, never wrong.
       return null;
     }
+  }
+}
+
+/** Longest a one-shot resolution waits for a cache's stale NXDOMAIN to expire (ms). */
+const MAX_ONE_SHOT_WAIT = 10_000;
+
+async function wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, undefined, signal ? { signal } : {});
+  } catch (err) {
+    throw new DnsError(DnsErrorCode.CANCELLED, 'aborted while waiting for a stale NXDOMAIN to expire', { cause: err });
   }
 }
 

@@ -147,7 +147,7 @@ export async function resolvePeers(
   client: DnsClient,
   plan: ResolutionPlan,
   options: Pick<PeersOptions, 'allowEmpty' | 'signal'>,
-  resolver: PeerResolver = new PeerResolver(client, plan),
+  resolver: PeerResolver = new PeerResolver(client, plan, true),
 ): Promise<Resolution> {
   const { service, name, port, protocol, family } = plan;
   const outcome = await resolver.resolve(options.signal);

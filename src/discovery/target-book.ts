@@ -27,6 +27,8 @@ export interface TargetsOutcome {
   ttl: number | null;
   /** Seconds until a listed target whose lookup said NXDOMAIN should be asked again, or null. */
   retryIn: number | null;
+  /** Listed targets with no address yet whose NXDOMAIN came from a cache (not authoritative). */
+  unresolved: number;
 }
 
 /**
@@ -51,7 +53,8 @@ export class TargetBook {
 
   /**
    * The peers of `targets`. `serviceAddresses` is the Service's own address set of this poll
-   * (address -> TTL), or null when it was not asked or not answered.
+   * (address -> TTL), or null when it was not asked or not answered. `trustKnown`: the known
+   * addresses were learnt in this same resolution, so they need no check.
    */
   async resolve(
     client: DnsClient,
@@ -59,6 +62,7 @@ export class TargetBook {
     family: Family,
     serviceAddresses: Map<string, number> | null,
     signal: AbortSignal | undefined,
+    trustKnown = false,
   ): Promise<TargetsOutcome> {
     const now = performance.now();
     const next = new Map<string, TargetEntry>();
@@ -72,6 +76,9 @@ export class TargetBook {
       if (glue.length > 0) {
         next.set(key, { addresses: glue, stale: false, emptyUntil: 0 });
         used.set(key, glue);
+      } else if (known && !known.stale && known.addresses.length > 0 && trustKnown) {
+        next.set(key, known);
+        used.set(key, known.addresses);
       } else if (known && !known.stale && known.addresses.length > 0 && serviceAddresses !== null && known.addresses.every((a) => serviceAddresses.has(a.address))) {
         // Still in the Service's set: the same pod at the same address. Its TTL is the set's.
         const addresses = known.addresses.map((a) => ({ ...a, ttl: serviceAddresses.get(a.address)! }));
@@ -85,6 +92,7 @@ export class TargetBook {
       }
     }
     let retryIn: number | null = null;
+    let unresolved = 0;
     const asked = await Promise.all(toAsk.map((name) => lookupTarget(client, name, family, signal)));
     for (let i = 0; i < toAsk.length; i++) {
       const key = canonicalName(toAsk[i]!);
@@ -94,6 +102,7 @@ export class TargetBook {
         // Keep what was known of it, unchanged, and ask again once that answer has expired.
         retryIn = Math.min(retryIn ?? Number.POSITIVE_INFINITY, negativeTtl ?? 0);
         const kept = this.#entries.get(key)?.addresses ?? [];
+        if (kept.length === 0 && !asked[i]!.authoritative) unresolved++;
         next.set(key, { addresses: kept, stale: true, emptyUntil: 0 });
         used.set(key, kept);
         continue;
@@ -111,7 +120,7 @@ export class TargetBook {
         inits.push({ host: t.name, address: a.address, port: t.port, priority: t.priority, weight: t.weight, ttl: peerTtl });
       }
     }
-    return { inits, ttl: inits.length > 0 ? ttl : null, retryIn };
+    return { inits, ttl: inits.length > 0 ? ttl : null, retryIn, unresolved };
   }
 }
 
@@ -125,7 +134,7 @@ async function lookupTarget(
   name: string,
   family: Family,
   signal: AbortSignal | undefined,
-): Promise<{ addresses: TimedAddress[]; nxdomain: boolean; negativeTtl: number | null }> {
+): Promise<{ addresses: TimedAddress[]; nxdomain: boolean; authoritative: boolean; negativeTtl: number | null }> {
   const result = await searchOnce(client, `${name}.`, addressTypes(family), signal);
   const addresses = result.responses.flatMap(addressesOf);
   let negativeTtl: number | null = null;
@@ -134,5 +143,5 @@ async function lookupTarget(
     if (n !== null) negativeTtl = Math.min(negativeTtl ?? n, n);
   }
   const nxdomain = result.responses.every((r) => r.rcode === 'NXDOMAIN');
-  return { addresses, nxdomain, negativeTtl };
+  return { addresses, nxdomain, authoritative: result.responses.every((r) => r.authoritative), negativeTtl };
 }

@@ -30,6 +30,7 @@ const SERVICES = {
   steady: service('steady', 4, 3),
   zero: service('zero', 5, 2, { ttl: 0 }),
   big: service('big', 6, 100),
+  late: service('late', 7, 3, { omitPodRecords: [2] }),
 };
 
 let handlesBefore: Map<string, number>;
@@ -127,6 +128,16 @@ for (const kind of ['unbound', 'dnsmasq'] as CacheKind[]) {
       } finally {
         w.close();
       }
+    });
+
+    test('B: peers() waits out a cached NXDOMAIN of a listed target and asks once more', async () => {
+      const c = client();
+      const web2 = fqdn('web-2', 'late');
+      // Someone asked for web-2 before its pod was there: the cache holds the NXDOMAIN.
+      assert.equal((await c.query(`${web2}.`, 'A')).rcode, 'NXDOMAIN');
+      await f.zone.set({ ...SERVICES.late, omitPodRecords: [] });
+      const list = await peers('late', { port: 'web', namespace: 'default', client: c, family: 4 });
+      assert.deepEqual(list.map((p) => p.address), ['10.7.0.0', '10.7.0.1', '10.7.0.2']);
     });
 
     test('C: a 0.3 s "no ready pods" blip does not empty the set: the confirmation waits out the negative TTL', async () => {
