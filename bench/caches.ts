@@ -101,19 +101,29 @@ async function pollCost(server: string, service: string, pods: number): Promise<
   const client = new DnsClient({ servers: [server], timeout: 5000, attempts: 2, search: [], ndots: 1 });
   const wire = recordWire(server);
   const w = watchPeers(service, { port: 'web', namespace: 'default', client });
+  let lastError: Error | null = null;
+  w.on('error', (err) => (lastError = err));
+  const limit = setTimeout(() => w.close(), 120_000);
   try {
-    await w.ready;
+    await w.ready.catch((err: unknown) => {
+      throw new Error(`${service}: no set within 120 s (${String(lastError ?? err)})`);
+    });
     if (w.peers.length !== pods) throw new Error(`${service}: ${w.peers.length} peers, not ${pods}`);
     // Each lookup starts over UDP; a TCP retry of a truncated answer is the same query.
     const firstPoll = wire.log.filter((e) => e.transport === 'udp').length;
     const mark = wire.log.length;
     const srvCount = (): number => wire.log.slice(mark).filter((e) => e.type === 'SRV' && e.transport === 'udp').length;
-    while (srvCount() < 4) await sleep(50);
-    // Count whole polls: up to the 4th poll's SRV query.
-    const end = wire.log.findLastIndex((e) => e.type === 'SRV' && e.transport === 'udp');
-    const steady = wire.log.slice(mark, end).filter((e) => e.transport === 'udp').length;
+    while (srvCount() < 4) {
+      if (w.closed) throw new Error(`${service}: fewer than 4 polls within 120 s (${String(lastError)})`);
+      await sleep(50);
+    }
+    // Three whole polls: from the 1st SRV query to the 4th (a poll sends the Service's A/AAAA
+    // query before its SRV query, so each window holds one of each).
+    const srvAt = wire.log.flatMap((e, i) => (i >= mark && e.type === 'SRV' && e.transport === 'udp' ? [i] : []));
+    const steady = wire.log.slice(srvAt[0], srvAt[3]).filter((e) => e.transport === 'udp').length;
     return { pods, firstPoll, steadyPoll: steady / 3, polls: 3 };
   } finally {
+    clearTimeout(limit);
     w.close();
     wire.stop();
     client.close();

@@ -103,8 +103,8 @@ function unboundConf(dir: string, port: number, o: CacheOptions): string {
     qname-minimisation: no
     prefetch: no
     so-reuseport: no
-    outgoing-range: 64
-    num-queries-per-thread: 32
+    outgoing-range: 1024
+    num-queries-per-thread: 512
     local-zone: "." static
 ${zones.map((z) => `    domain-insecure: "${z}"\n    local-zone: "${z}." transparent`).join('\n')}
 ${NOT_LOOPBACK.map((net) => `    do-not-query-address: ${net}`).join('\n')}
