@@ -3,13 +3,12 @@ import type { DnsClient } from '../dns/client.js';
 import { DnsErrorCode, isDnsError } from '../dns/errors.js';
 import { PeerResolver } from './dns-resolver.js';
 import { nextDelay, pollIntervals, type PollIntervals } from './poll-timing.js';
-
-export { EXPIRY_SLACK, MIN_INTERVAL_FLOOR, POLL_JITTER, nextDelay, pollIntervals } from './poll-timing.js';
-export type { PollIntervals } from './poll-timing.js';
 import { EmptyServiceError, planResolution, resolvePeers } from './resolve.js';
 import type { PeersOptions, ResolutionPlan } from './resolve.js';
 import type { PeerSink, PeerSource } from './source.js';
 
+export { EXPIRY_SLACK, MIN_INTERVAL_FLOOR, POLL_JITTER, nextDelay, pollIntervals } from './poll-timing.js';
+export type { PollIntervals } from './poll-timing.js';
 
 /** Seconds used for the next poll when an answer carried no TTL (an empty set). */
 const EMPTY_SET_TTL = 5;

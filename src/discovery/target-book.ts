@@ -46,11 +46,6 @@ export class TargetBook {
     return targets.some((t) => usableGlue(t, family).length === 0 && this.#entries.has(canonicalName(t.name)));
   }
 
-  /** Forgets everything (the Service is gone). */
-  clear(): void {
-    this.#entries.clear();
-  }
-
   /**
    * The peers of `targets`. `serviceAddresses` is the Service's own address set of this poll
    * (address -> TTL), or null when it was not asked or not answered. `trustKnown`: the known
@@ -79,9 +74,9 @@ export class TargetBook {
       } else if (known && !known.stale && known.addresses.length > 0 && trustKnown) {
         next.set(key, known);
         used.set(key, known.addresses);
-      } else if (known && !known.stale && known.addresses.length > 0 && serviceAddresses !== null && known.addresses.every((a) => serviceAddresses.has(a.address))) {
+      } else if (known && !known.stale && known.addresses.length > 0 && inSet(known.addresses, serviceAddresses)) {
         // Still in the Service's set: the same pod at the same address. Its TTL is the set's.
-        const addresses = known.addresses.map((a) => ({ ...a, ttl: serviceAddresses.get(a.address)! }));
+        const addresses = known.addresses.map((a) => ({ ...a, ttl: serviceAddresses!.get(a.address)! }));
         next.set(key, { ...known, addresses });
         used.set(key, addresses);
       } else if (known && !known.stale && known.addresses.length === 0 && now < known.emptyUntil) {
@@ -122,6 +117,10 @@ export class TargetBook {
     }
     return { inits, ttl: inits.length > 0 ? ttl : null, retryIn, unresolved };
   }
+}
+
+function inSet(addresses: readonly TimedAddress[], set: Map<string, number> | null): boolean {
+  return set !== null && addresses.every((a) => set.has(a.address));
 }
 
 function usableGlue(t: SrvTarget, family: Family): TimedAddress[] {
