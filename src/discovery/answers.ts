@@ -20,9 +20,18 @@ export interface SrvTarget {
   glue: TimedAddress[];
 }
 
-/** The names an answer speaks for: the name asked and the CNAME chain from it. */
-function ownerNames(res: DnsResponse): Set<string> {
-  const names = new Set([canonicalName(res.name)]);
+/**
+ * Whether a record's owner is the name asked or on the CNAME chain from it. The names of a
+ * decoded answer are mostly pointers to the question, so they come out as the same string:
+ * the plain comparison settles almost every record; case folding is for the rest.
+ */
+function ownerTest(res: DnsResponse): (owner: string) => boolean {
+  const asked = res.name;
+  if (!res.answers.some((rec) => rec.type === 'CNAME')) {
+    const folded = canonicalName(asked);
+    return (owner) => owner === asked || canonicalName(owner) === folded;
+  }
+  const names = new Set([canonicalName(asked)]);
   for (let grew = true; grew; ) {
     grew = false;
     for (const rec of res.answers) {
@@ -34,7 +43,7 @@ function ownerNames(res: DnsResponse): Set<string> {
       }
     }
   }
-  return names;
+  return (owner) => names.has(canonicalName(owner));
 }
 
 /**
@@ -55,10 +64,10 @@ export function checkComplete(res: DnsResponse): void {
 export function addressesOf(res: DnsResponse): TimedAddress[] {
   if (res.rcode !== 'NOERROR' || (res.type !== 'A' && res.type !== 'AAAA')) return [];
   checkComplete(res);
-  const owners = ownerNames(res);
+  const isOwner = ownerTest(res);
   const out: TimedAddress[] = [];
   for (const rec of res.answers) {
-    if (rec.type !== res.type || !owners.has(canonicalName(rec.name))) continue;
+    if (rec.type !== res.type || !isOwner(rec.name)) continue;
     out.push({ address: rec.data, family: rec.type === 'A' ? 4 : 6, ttl: rec.ttl });
   }
   return out;
@@ -68,21 +77,36 @@ export function addressesOf(res: DnsResponse): TimedAddress[] {
 export function srvTargetsOf(res: DnsResponse): SrvTarget[] {
   if (res.rcode !== 'NOERROR') return [];
   checkComplete(res);
+  // Keyed by the owner as decoded: with compression a glue owner is a pointer to its SRV target,
+  // so the decoder hands back the same string; other spellings are folded on a miss.
   const glue = new Map<string, TimedAddress[]>();
   for (const rec of res.additionals) {
     if (rec.type !== 'A' && rec.type !== 'AAAA') continue;
-    const key = canonicalName(rec.name);
-    let list = glue.get(key);
-    if (list === undefined) glue.set(key, (list = []));
+    let list = glue.get(rec.name);
+    if (list === undefined) glue.set(rec.name, (list = []));
     list.push({ address: rec.data, family: rec.type === 'A' ? 4 : 6, ttl: rec.ttl });
   }
-  const owners = ownerNames(res);
+  let folded: Map<string, TimedAddress[]> | null = null;
+  const isOwner = ownerTest(res);
   const out: SrvTarget[] = [];
   for (const rec of res.answers) {
-    if (rec.type !== 'SRV' || !owners.has(canonicalName(rec.name))) continue;
+    if (rec.type !== 'SRV' || !isOwner(rec.name)) continue;
     const { target, port, priority, weight } = rec.data;
-    const name = target.replace(/\.$/, '');
-    out.push({ name, port, priority: priority ?? 0, weight: weight ?? 0, ttl: rec.ttl, glue: glue.get(canonicalName(name))?.slice() ?? [] });
+    let addresses = glue.get(target);
+    if (addresses === undefined && glue.size > 0) {
+      folded ??= foldKeys(glue);
+      addresses = folded.get(canonicalName(target));
+    }
+    out.push({ name: target, port, priority: priority ?? 0, weight: weight ?? 0, ttl: rec.ttl, glue: addresses?.slice() ?? [] });
+  }
+  return out;
+}
+
+function foldKeys(glue: Map<string, TimedAddress[]>): Map<string, TimedAddress[]> {
+  const out = new Map<string, TimedAddress[]>();
+  for (const [name, list] of glue) {
+    const key = canonicalName(name);
+    out.set(key, [...(out.get(key) ?? []), ...list]);
   }
   return out;
 }
@@ -90,8 +114,8 @@ export function srvTargetsOf(res: DnsResponse): SrvTarget[] {
 /** True when the answer holds records of the type asked (an SRV set, or addresses). */
 export function hasRecords(res: DnsResponse): boolean {
   if (res.rcode !== 'NOERROR') return false;
-  const owners = ownerNames(res);
-  return res.answers.some((rec) => rec.type === res.type && owners.has(canonicalName(rec.name)));
+  const isOwner = ownerTest(res);
+  return res.answers.some((rec) => rec.type === res.type && isOwner(rec.name));
 }
 
 /**
