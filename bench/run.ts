@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runApiBench } from './api.ts';
+import { cacheTable, runCacheBench } from './caches.ts';
 import { runDnsBench } from './dns.ts';
 import { runDnsperf, type DnsperfResult } from './dnsperf.ts';
 import { canPin, pin, startBenchKnot } from './knot.ts';
@@ -69,6 +70,8 @@ async function main(): Promise<void> {
   }
   log('6. Kubernetes API source');
   const api = await runApiBench({ rounds: settings.rounds, changes: 24 });
+  log('7. through DNS caches (unbound, dnsmasq)');
+  const caches = await runCacheBench(log);
 
   const r = ratios(dns, perf);
   const ts = targets(r);
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
     dns,
     dnsperf: perf,
     api,
+    caches,
     ratios: r,
     targets: ts,
     seconds: (Date.now() - started) / 1000,
@@ -101,6 +105,8 @@ async function main(): Promise<void> {
   console.log(dnsTable(dns, perf));
   console.log('');
   console.log(apiTable(api));
+  console.log('');
+  console.log(cacheTable(caches));
   console.log('\nTargets');
   console.log(targetLines(ts));
   console.log(`\nwrote ${file} in ${results.seconds.toFixed(0)} s`);

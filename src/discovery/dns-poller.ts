@@ -1,32 +1,23 @@
 import pRetry from 'p-retry';
 import type { DnsClient } from '../dns/client.js';
 import { DnsErrorCode, isDnsError } from '../dns/errors.js';
-import { planResolution, resolvePeers } from './resolve.js';
+import { PeerResolver } from './dns-resolver.js';
+import { nextDelay, pollIntervals, type PollIntervals } from './poll-timing.js';
+import { EmptyServiceError, planResolution, resolvePeers } from './resolve.js';
 import type { PeersOptions, ResolutionPlan } from './resolve.js';
 import type { PeerSink, PeerSource } from './source.js';
 
-/** Intervals of a poller, in ms. */
-export interface PollIntervals {
-  minInterval: number;
-  maxInterval: number;
-}
+export { EXPIRY_SLACK, MIN_INTERVAL_FLOOR, POLL_JITTER, nextDelay, pollIntervals } from './poll-timing.js';
+export type { PollIntervals } from './poll-timing.js';
 
 /** Seconds used for the next poll when an answer carried no TTL (an empty set). */
 const EMPTY_SET_TTL = 5;
 
 /**
- * The next poll's delay: the answer's TTL with up to 20% taken off at random (so that the
- * pods of a StatefulSet do not ask in lockstep), clamped to [minInterval, maxInterval].
- */
-export function nextDelay(ttlSeconds: number, { minInterval, maxInterval }: PollIntervals, random = Math.random()): number {
-  const jittered = ttlSeconds * 1000 * (0.8 + 0.2 * random);
-  return Math.min(maxInterval, Math.max(minInterval, jittered));
-}
-
-/**
- * Polls DNS for a Service's peers: on the answer's TTL, with p-retry backoff on errors.
- * An empty answer (NXDOMAIN/NODATA) for a Service that had peers is believed only when
- * the next poll, at minInterval, confirms it, so one bad answer does not flap the set.
+ * Polls DNS for a Service's peers: after the answer's TTL, with p-retry backoff on errors.
+ * An empty answer (NXDOMAIN/NODATA) for a Service that had peers is believed only when the next
+ * poll confirms it, and that poll waits until caches have let the negative answer go (its SOA's
+ * negative TTL): a short "no ready pods" blip must not empty the set.
  */
 export class DnsPoller implements PeerSource {
   readonly kind = 'dns' as const;
@@ -42,14 +33,16 @@ export class DnsPoller implements PeerSource {
   #known = false;
   #emptyStreak = 0;
   #lastTtl = EMPTY_SET_TTL;
+  readonly #resolver: PeerResolver;
 
   constructor(client: DnsClient, ownsClient: boolean, service: string, options: PeersOptions, intervals: PollIntervals) {
     this.#client = client;
     this.#ownsClient = ownsClient;
     this.#plan = planResolution(client, service, options);
+    this.#resolver = new PeerResolver(client, this.#plan);
     // A Service never seen with peers and answering empty is an error unless the user allows empty sets.
     this.#allowEmpty = options.allowEmpty ?? false;
-    this.#intervals = intervals;
+    this.#intervals = pollIntervals(intervals);
   }
 
   start(sink: PeerSink): void {
@@ -100,19 +93,22 @@ export class DnsPoller implements PeerSource {
   async #attempt(): Promise<number> {
     const sink = this.#sink!;
     try {
-      const { peers, ttl } = await resolvePeers(this.#client, this.#plan, { signal: this.#abort.signal });
+      const { peers, ttl, retryIn } = await resolvePeers(this.#client, this.#plan, { signal: this.#abort.signal }, this.#resolver);
       if (this.#abort.signal.aborted) return 0;
       this.#known = true;
       this.#emptyStreak = 0;
       this.#lastTtl = ttl ?? this.#lastTtl;
       sink.update(peers);
-      return nextDelay(this.#lastTtl, this.#intervals);
+      // A target whose lookup said NXDOMAIN is asked again once the cache has let that answer go.
+      return nextDelay(Math.min(this.#lastTtl, retryIn ?? Number.POSITIVE_INFINITY), this.#intervals);
     } catch (err) {
       if (!isDnsError(err, DnsErrorCode.NOTFOUND, DnsErrorCode.NODATA)) throw err;
       this.#emptyStreak++;
       if (this.#known && this.#emptyStreak === 1) {
-        // A Service that had peers answers empty: confirm once before emptying the set.
-        return this.#intervals.minInterval;
+        // A Service that had peers answers empty: confirm once before emptying the set, after the
+        // caches on the way have let that negative answer go (before, they would only repeat it).
+        const negativeTtl = err instanceof EmptyServiceError ? err.negativeTtl : null;
+        return negativeTtl === null ? this.#intervals.minInterval : nextDelay(negativeTtl, this.#intervals);
       }
       if (!this.#known && !this.#allowEmpty) throw err;
       this.#known = true;

@@ -1,12 +1,12 @@
 import { DnsClient } from '../dns/client.js';
-import type { SrvRecordWithAddresses } from '../dns/client.js';
-import { DnsError, DnsErrorCode, isDnsError } from '../dns/errors.js';
+import { DnsError, DnsErrorCode } from '../dns/errors.js';
+import { PeerResolver } from './dns-resolver.js';
 import type { KubernetesOptions, KubernetesSourceOptions } from '../kubernetes/source.js';
 import { checkFamily, checkPort, checkProtocol } from './options.js';
 import type { Family, PortProtocol } from './options.js';
 import { localIdentity, makePeer, normalizePeers } from '../peer/index.js';
-import type { Peer, PeerInit } from '../peer/index.js';
-import { serviceDnsName, srvName } from './service-name.js';
+import type { Peer } from '../peer/index.js';
+import { serviceDnsName } from './service-name.js';
 
 /** Options of {@link peers} (and of {@link watchPeers}). */
 export interface PeersOptions {
@@ -49,6 +49,10 @@ export interface Resolution {
   peers: Peer[];
   /** Smallest TTL seen (seconds), or null when the answer carried none (empty set). */
   ttl: number | null;
+  /** Empty set: how long caches keep that negative answer (seconds, from its SOA), or null. */
+  negativeTtl: number | null;
+  /** Seconds until a listed SRV target whose lookup said NXDOMAIN (a stale cache) is asked again, or null. */
+  retryIn: number | null;
 }
 
 /**
@@ -138,28 +142,23 @@ export function planResolution(client: DnsClient, service: string, options: Peer
 
 /**
  * One DNS resolution of a Service's peers with a given client. Empty sets reject
- * ENOTFOUND/ENODATA unless `allowEmpty`; the watcher calls this on every tick.
+ * ENOTFOUND/ENODATA unless `allowEmpty`. A watcher passes its own {@link PeerResolver}, which
+ * remembers what earlier polls learnt; without one, a fresh one is used.
  */
 export async function resolvePeers(
   client: DnsClient,
   plan: ResolutionPlan,
   options: Pick<PeersOptions, 'allowEmpty' | 'signal'>,
+  resolver: PeerResolver = new PeerResolver(client, plan, true),
 ): Promise<Resolution> {
   const { service, name, port, protocol, family } = plan;
-  const signal = options.signal;
-  let inits: PeerInit[];
-  try {
-    inits =
-      typeof port === 'string'
-        ? await srvPeers(client, srvName(port, protocol, name), family, signal)
-        : await addressPeers(client, name, port, family, signal);
-  } catch (err) {
-    if (!isDnsError(err, DnsErrorCode.NOTFOUND, DnsErrorCode.NODATA)) throw err;
-    if (options.allowEmpty) return { peers: [], ttl: null };
-    throw emptyServiceError(err, service, port, protocol);
+  const outcome = await resolver.resolve(options.signal);
+  if (outcome.empty !== null) {
+    if (options.allowEmpty) return { peers: [], ttl: null, negativeTtl: outcome.negativeTtl, retryIn: null };
+    throw emptyServiceError(outcome.empty, service, port, protocol, outcome.negativeTtl);
   }
   const self = localIdentity();
-  const list = normalizePeers(inits.map((init) => makePeer(init, self)));
+  const list = normalizePeers(outcome.inits.map((init) => makePeer(init, self)));
   if (list.length === 0 && !options.allowEmpty) {
     // Records came back, but none with an address of the family asked.
     throw new DnsError(
@@ -171,85 +170,36 @@ export async function resolvePeers(
   }
   let ttl = Number.POSITIVE_INFINITY;
   for (const p of list) ttl = Math.min(ttl, p.ttl);
-  return { peers: list, ttl: list.length ? ttl : null };
+  return { peers: list, ttl: list.length ? ttl : null, negativeTtl: null, retryIn: outcome.retryIn };
 }
 
-function emptyServiceError(err: DnsError, service: string, port: string | number | null, protocol: string): DnsError {
+/** The error of an empty Service; `negativeTtl` (seconds) says how long caches keep that answer. */
+export class EmptyServiceError extends DnsError {
+  /** How long caches keep the negative answer (seconds, from its SOA), or null. */
+  readonly negativeTtl: number | null;
+  constructor(code: DnsError['code'], message: string, details: ConstructorParameters<typeof DnsError>[2], negativeTtl: number | null) {
+    super(code, message, details);
+    this.negativeTtl = negativeTtl;
+  }
+}
+
+function emptyServiceError(
+  err: DnsError,
+  service: string,
+  port: string | number | null,
+  protocol: string,
+  negativeTtl: number | null,
+): DnsError {
   const asked = err.hostname ?? service;
   const what =
     typeof port === 'string'
       ? `service ${service} has no ready endpoints with a port named '${port}' (${protocol}), or does not exist`
       : `service ${service} has no ready endpoints, or does not exist`;
   const rcode = err.code === DnsErrorCode.NOTFOUND ? 'NXDOMAIN' : 'NODATA';
-  return new DnsError(err.code, `${what} (${rcode} for ${asked}; pass allowEmpty: true to accept an empty set)`, {
-    hostname: err.hostname ?? service,
-    rrtype: err.rrtype,
-    server: err.server,
-    cause: err,
-  });
-}
-
-async function srvPeers(client: DnsClient, name: string, family: Family, signal: AbortSignal | undefined): Promise<PeerInit[]> {
-  // RFC 2782: a target of "." says the service is decidedly not available there: no peer, no lookup.
-  const records = (await client.resolveSrv(name, signal ? { signal } : {})).filter((srv) => srv.name !== '.' && srv.name !== '');
-  const perTarget = await Promise.all(records.map((srv) => targetAddresses(client, srv, family, signal)));
-  const out: PeerInit[] = [];
-  records.forEach((srv, i) => {
-    for (const { address, ttl } of perTarget[i]!) {
-      out.push({ host: srv.name, address, port: srv.port, priority: srv.priority, weight: srv.weight, ttl: Math.min(srv.ttl, ttl) });
-    }
-  });
-  return out;
-}
-
-/** A target's addresses: from glue when the answer carried any of the wanted families, else looked up. */
-async function targetAddresses(
-  client: DnsClient,
-  srv: SrvRecordWithAddresses,
-  family: Family,
-  signal: AbortSignal | undefined,
-): Promise<{ address: string; ttl: number }[]> {
-  const glue = srv.addresses.filter((a) => family === 0 || a.family === family);
-  if (glue.length > 0) return glue;
-  // No glue: ask, in parallel. A target without an address of that family is left out, not an error.
-  return lookupAddresses(client, srv.name, family, signal, true);
-}
-
-async function addressPeers(
-  client: DnsClient,
-  name: string,
-  port: number | null,
-  family: Family,
-  signal: AbortSignal | undefined,
-): Promise<PeerInit[]> {
-  const found = await lookupAddresses(client, name, family, signal, false);
-  return found.map(({ address, ttl }) => ({ host: null, address, port, ttl }));
-}
-
-/**
- * A and/or AAAA of a name, in parallel. With both families, one family's NODATA is
- * not an error; when neither has records the first error stands (or [] when `lenient`).
- */
-async function lookupAddresses(
-  client: DnsClient,
-  name: string,
-  family: Family,
-  signal: AbortSignal | undefined,
-  lenient: boolean,
-): Promise<{ address: string; ttl: number }[]> {
-  const opts = signal ? { ttl: true as const, signal } : { ttl: true as const };
-  const asks = [
-    family !== 6 ? client.resolve4(name, opts) : null,
-    family !== 4 ? client.resolve6(name, opts) : null,
-  ].filter((p): p is Promise<{ address: string; ttl: number }[]> => p !== null);
-  const settled = await Promise.allSettled(asks);
-  const out: { address: string; ttl: number }[] = [];
-  let firstEmpty: unknown = null;
-  for (const s of settled) {
-    if (s.status === 'fulfilled') out.push(...s.value);
-    else if (isDnsError(s.reason, DnsErrorCode.NOTFOUND, DnsErrorCode.NODATA)) firstEmpty ??= s.reason;
-    else throw s.reason;
-  }
-  if (out.length === 0 && firstEmpty !== null && !lenient) throw firstEmpty;
-  return out;
+  return new EmptyServiceError(
+    err.code,
+    `${what} (${rcode} for ${asked}; pass allowEmpty: true to accept an empty set)`,
+    { hostname: err.hostname ?? service, rrtype: err.rrtype, server: err.server, cause: err },
+    negativeTtl,
+  );
 }

@@ -43,6 +43,8 @@ export interface KnotServer {
   port: number;
   /** knotd's pid (taskset's, which execs knotd, when pinned). */
   pid: number;
+  /** Its temp dir: zone files `<origin>.zone` and the control socket `knot.sock`. */
+  dir: string;
   /** Kills knotd and removes its temp dir. */
   close(): Promise<void>;
 }
@@ -165,6 +167,7 @@ export async function startKnot(options: KnotOptions): Promise<KnotServer> {
             host: '127.0.0.1',
             port,
             pid: child.pid!,
+            dir,
             async close() {
               if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
               await exited(child);

@@ -1,18 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nextDelay } from '../../src/discovery/dns-poller.ts';
+import { EXPIRY_SLACK, MIN_INTERVAL_FLOOR, nextDelay, pollIntervals, POLL_JITTER } from '../../src/discovery/dns-poller.ts';
 import { checkFamily, checkPort, checkProtocol } from '../../src/peer/index.ts';
 import { InvalidArgumentError } from '../../src/dns/invalid-argument.ts';
 import { clusterDomainOf, podNamespace, serviceDnsName, srvName } from '../../src/discovery/service-name.ts';
 
-test('poll delay follows the TTL with jitter, clamped to [minInterval, maxInterval]', () => {
+test('poll delay: after the TTL has run out in a cache, plus jitter, clamped to [minInterval, maxInterval]', () => {
   const bounds = { minInterval: 1000, maxInterval: 30_000 };
-  assert.equal(nextDelay(5, bounds, 1), 5000);
-  assert.equal(nextDelay(5, bounds, 0), 4000);
-  assert.equal(nextDelay(0, bounds, 0.5), 1000);
+  assert.equal(nextDelay(5, bounds, 0), 5000 + EXPIRY_SLACK);
+  assert.equal(nextDelay(5, bounds, 1), 5000 + EXPIRY_SLACK + POLL_JITTER);
+  assert.equal(nextDelay(0, { minInterval: 3000, maxInterval: 30_000 }, 0.5), 3000);
   assert.equal(nextDelay(3600, bounds, 0.5), 30_000);
   const spread = new Set(Array.from({ length: 50 }, () => nextDelay(10, bounds)));
   assert.ok(spread.size > 1, 'jitter spreads the polls of many pods');
+  // minInterval 0 with TTL 0 is not a busy loop: the floor holds.
+  const floored = pollIntervals({ minInterval: 0, maxInterval: 0 });
+  assert.deepEqual(floored, { minInterval: MIN_INTERVAL_FLOOR, maxInterval: MIN_INTERVAL_FLOOR });
+  assert.equal(nextDelay(0, floored, 0), MIN_INTERVAL_FLOOR);
 });
 
 test('port, protocol and family are checked with clear typed errors', () => {
