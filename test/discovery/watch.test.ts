@@ -23,7 +23,8 @@ describe('watchPeers() over the test cluster', () => {
   test('scale 3 -> 5 -> 2 -> 0 -> 3 and a pod IP change: each step exactly, no event without a change', async () => {
     const before = activeResources();
     const f = await nginxFixture({ ttl: 0 });
-    const { watcher, changes, errors } = watch(f);
+    // This test asserts no errors at all: a try long enough that a loaded machine never times out.
+    const { watcher, changes, errors } = watch(f, { timeout: 3000, attempts: 2 });
     try {
       assert.deepEqual(names(await watcher.ready), ['nginx-0', 'nginx-1', 'nginx-2']);
       await until(() => changes.length === 1, 'the initial change');
