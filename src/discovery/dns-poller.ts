@@ -33,6 +33,8 @@ export class DnsPoller implements PeerSource {
   #known = false;
   #emptyStreak = 0;
   #lastTtl = EMPTY_SET_TTL;
+  /** The last answer passed a cache (it was not authoritative): polls wait for the cache's countdown too. */
+  #throughCache = true;
   readonly #resolver: PeerResolver;
 
   constructor(client: DnsClient, ownsClient: boolean, service: string, options: PeersOptions, intervals: PollIntervals) {
@@ -93,14 +95,15 @@ export class DnsPoller implements PeerSource {
   async #attempt(): Promise<number> {
     const sink = this.#sink!;
     try {
-      const { peers, ttl, retryIn } = await resolvePeers(this.#client, this.#plan, { signal: this.#abort.signal }, this.#resolver);
+      const { peers, ttl, retryIn, authoritative } = await resolvePeers(this.#client, this.#plan, { signal: this.#abort.signal }, this.#resolver);
       if (this.#abort.signal.aborted) return 0;
+      this.#throughCache = !authoritative;
       this.#known = true;
       this.#emptyStreak = 0;
       this.#lastTtl = ttl ?? this.#lastTtl;
       sink.update(peers);
       // A target whose lookup said NXDOMAIN is asked again once the cache has let that answer go.
-      return nextDelay(Math.min(this.#lastTtl, retryIn ?? Number.POSITIVE_INFINITY), this.#intervals);
+      return nextDelay(Math.min(this.#lastTtl, retryIn ?? Number.POSITIVE_INFINITY), this.#intervals, Math.random(), this.#throughCache);
     } catch (err) {
       if (!isDnsError(err, DnsErrorCode.NOTFOUND, DnsErrorCode.NODATA)) throw err;
       this.#emptyStreak++;
@@ -113,7 +116,7 @@ export class DnsPoller implements PeerSource {
       if (!this.#known && !this.#allowEmpty) throw err;
       this.#known = true;
       sink.update([]);
-      return nextDelay(this.#lastTtl, this.#intervals);
+      return nextDelay(this.#lastTtl, this.#intervals, Math.random(), this.#throughCache);
     }
   }
 }

@@ -20,6 +20,8 @@ export interface DnsOutcome {
   negativeTtl: number | null;
   /** Seconds until a listed SRV target whose lookup said NXDOMAIN should be asked again, or null. */
   retryIn: number | null;
+  /** The answer came from an authoritative server (AA), not through a cache that counts its TTL down. */
+  authoritative: boolean;
 }
 
 /**
@@ -63,6 +65,7 @@ export class PeerResolver {
       empty: null,
       negativeTtl: null,
       retryIn: null,
+      authoritative: result.responses.every((r) => r.authoritative),
     };
   }
 
@@ -97,7 +100,8 @@ export class PeerResolver {
       await wait(Math.min(out.retryIn * 1000 + EXPIRY_SLACK, MAX_ONE_SHOT_WAIT), signal);
       out = await this.#book.resolve(this.#client, targets, this.#plan.family, null, signal, true);
     }
-    return { inits: out.inits, ttl: out.ttl, retryIn: out.retryIn, empty: null, negativeTtl: null };
+    const authoritative = result.responses.every((r) => r.authoritative);
+    return { inits: out.inits, ttl: out.ttl, retryIn: out.retryIn, empty: null, negativeTtl: null, authoritative };
   }
 
   /** The Service's own address set (address -> TTL), or null when it did not answer with one. */
@@ -132,5 +136,6 @@ function emptyOutcome(result: SearchResult): DnsOutcome {
     const n = negativeTtlOf(res);
     if (n !== null) negativeTtl = Math.min(negativeTtl ?? n, n);
   }
-  return { inits: [], ttl: null, empty: negativeError(result, 'the Service has no ready endpoints'), negativeTtl, retryIn: null };
+  const authoritative = result.responses.every((r) => r.authoritative);
+  return { inits: [], ttl: null, empty: negativeError(result, 'the Service has no ready endpoints'), negativeTtl, retryIn: null, authoritative };
 }

@@ -29,10 +29,11 @@ export function pollIntervals({ minInterval, maxInterval }: PollIntervals): Poll
 
 /**
  * The delay until the next poll (ms): after the answer's TTL has run out in any cache on the
- * way (TTL + {@link EXPIRY_SLACK}), plus up to {@link POLL_JITTER}, clamped to
- * [minInterval, maxInterval]. So no TTL makes polls come faster than one per minInterval.
+ * way (TTL + {@link EXPIRY_SLACK}; an authoritative answer passed no cache: TTL + 0), plus up to
+ * {@link POLL_JITTER}, clamped to [minInterval, maxInterval]. So no TTL makes polls come faster
+ * than one per minInterval.
  */
-export function nextDelay(ttlSeconds: number, { minInterval, maxInterval }: PollIntervals, random = Math.random()): number {
-  const due = ttlSeconds * 1000 + EXPIRY_SLACK + POLL_JITTER * random;
+export function nextDelay(ttlSeconds: number, { minInterval, maxInterval }: PollIntervals, random = Math.random(), throughCache = true): number {
+  const due = ttlSeconds * 1000 + (throughCache ? EXPIRY_SLACK : 0) + POLL_JITTER * random;
   return Math.min(maxInterval, Math.max(minInterval, due));
 }

@@ -53,6 +53,8 @@ export interface Resolution {
   negativeTtl: number | null;
   /** Seconds until a listed SRV target whose lookup said NXDOMAIN (a stale cache) is asked again, or null. */
   retryIn: number | null;
+  /** The answer was authoritative (AA): no cache on the way counts its TTL down. */
+  authoritative: boolean;
 }
 
 /**
@@ -154,7 +156,7 @@ export async function resolvePeers(
   const { service, name, port, protocol, family } = plan;
   const outcome = await resolver.resolve(options.signal);
   if (outcome.empty !== null) {
-    if (options.allowEmpty) return { peers: [], ttl: null, negativeTtl: outcome.negativeTtl, retryIn: null };
+    if (options.allowEmpty) return { peers: [], ttl: null, negativeTtl: outcome.negativeTtl, retryIn: null, authoritative: outcome.authoritative };
     throw emptyServiceError(outcome.empty, service, port, protocol, outcome.negativeTtl);
   }
   const self = localIdentity();
@@ -170,7 +172,7 @@ export async function resolvePeers(
   }
   let ttl = Number.POSITIVE_INFINITY;
   for (const p of list) ttl = Math.min(ttl, p.ttl);
-  return { peers: list, ttl: list.length ? ttl : null, negativeTtl: null, retryIn: outcome.retryIn };
+  return { peers: list, ttl: list.length ? ttl : null, negativeTtl: null, retryIn: outcome.retryIn, authoritative: outcome.authoritative };
 }
 
 /** The error of an empty Service; `negativeTtl` (seconds) says how long caches keep that answer. */

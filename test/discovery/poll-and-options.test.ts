@@ -17,6 +17,9 @@ test('poll delay: after the TTL has run out in a cache, plus jitter, clamped to 
   const floored = pollIntervals({ minInterval: 0, maxInterval: 0 });
   assert.deepEqual(floored, { minInterval: MIN_INTERVAL_FLOOR, maxInterval: MIN_INTERVAL_FLOOR });
   assert.equal(nextDelay(0, floored, 0), MIN_INTERVAL_FLOOR);
+  // An authoritative answer passed no cache: no countdown to wait out, the poll is due at the TTL.
+  assert.equal(nextDelay(5, bounds, 0, false), 5000);
+  assert.equal(nextDelay(0, floored, 0, false), MIN_INTERVAL_FLOOR);
 });
 
 test('port, protocol and family are checked with clear typed errors', () => {
