@@ -227,6 +227,32 @@ export function grpcAdapterTests(grpcModule: unknown, version: string): void {
     await assertNoLeaks(before);
   });
 
+  test(`grpc-js ${version}: an idle channel closes its watcher and starts one again on the next call`, async () => {
+    const before = activeResources();
+    const f = await echoCluster(grpc, 2);
+    const dns = await createTestServer({ cluster: f.cluster });
+    const client = new Echo(`headless:///echo.default:grpc?servers=${dns.servers[0]}&minInterval=100`, insecure, {
+      'grpc.client_idle_timeout_ms': 1000,
+    });
+    const call = (): Promise<string | undefined> =>
+      new Promise((resolve, reject) => client.who('x', { deadline: Date.now() + 10_000 }, (e, pod) => (e ? reject(e) : resolve(pod))));
+    try {
+      assert.match((await call())!, /^echo-[01]$/);
+      assert.equal(activeWatchLoops(), 1);
+      await until(() => activeWatchLoops() === 0, 'the idle channel to close its watcher', 30_000);
+      f.set.scale(3);
+      await f.startNewPods();
+      assert.match((await call())!, /^echo-[012]$/);
+      assert.equal(activeWatchLoops(), 1, 'a new watcher after idleness');
+    } finally {
+      client.close();
+      await f.close();
+      await dns.close();
+    }
+    await until(() => activeWatchLoops() === 0, 'the channel to close its watcher');
+    await assertNoLeaks(before);
+  });
+
   test(`grpc-js ${version}: the default authority is the Service's DNS name; bad targets throw InvalidArgumentError at the channel`, () => {
     const resolverClass = registerHeadlessResolver({ grpc: module, scheme: 'headless-check' });
     assert.equal(resolverClass.getDefaultAuthority({ path: 'nginx.default:grpc' }), 'nginx.default.svc.cluster.local');
