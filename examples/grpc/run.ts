@@ -45,7 +45,8 @@ const port = await new Promise<number>((resolve) => {
 });
 const cluster = await createTestCluster({ ttl: 1 });
 cluster.setService({ name: 'greeter', ports: [{ name: 'grpc', port }] });
-const set = cluster.statefulSet({ name: 'greeter', serviceName: 'greeter', replicas: 3 });
+// Pods start unready and turn ready once they listen, as with a readiness probe.
+const set = cluster.statefulSet({ name: 'greeter', serviceName: 'greeter', replicas: 3, ready: false });
 const dns = await createTestServer({ cluster });
 console.log(`cluster DNS on ${dns.servers[0]}: Service greeter (port grpc ${port}), StatefulSet greeter of 3`);
 
@@ -61,6 +62,7 @@ async function startPods(): Promise<void> {
       server.bindAsync(`${pod.addresses[0]}:${port}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())),
     );
     servers.set(pod.name, server);
+    cluster.setReady(pod.name, true);
     console.log(`  ${pod.name} serves gRPC on ${pod.addresses[0]}:${port}`);
   }
 }

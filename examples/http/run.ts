@@ -31,7 +31,8 @@ const port = await new Promise<number>((resolve) => {
 });
 const cluster = await createTestCluster({ ttl: 1 });
 cluster.setService({ name: 'api', ports: [{ name: 'http', port }] });
-const set = cluster.statefulSet({ name: 'api', serviceName: 'api', replicas: 3 });
+// Pods start unready and turn ready once they listen, as with a readiness probe.
+const set = cluster.statefulSet({ name: 'api', serviceName: 'api', replicas: 3, ready: false });
 const dns = await createTestServer({ cluster });
 console.log(`cluster DNS on ${dns.servers[0]}: Service api (port http ${port}), StatefulSet api of 3`);
 
@@ -42,6 +43,7 @@ async function startPods(): Promise<void> {
     const server = createServer((req, res) => res.end(`${pod.name} answers ${req.url}`));
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, pod.addresses[0], () => resolve()));
     servers.set(pod.name, server);
+    cluster.setReady(pod.name, true);
     console.log(`  ${pod.name} serves http://${pod.addresses[0]}:${port}`);
   }
 }

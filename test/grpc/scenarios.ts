@@ -78,11 +78,14 @@ async function echoCluster(grpc: Grpc, replicas: number): Promise<Fixture> {
   const cluster = await createTestCluster({ ttl: 1 });
   const port = await freePort();
   cluster.setService({ name: 'echo', ports: [{ name: 'grpc', port }] });
-  const set = cluster.statefulSet({ name: 'echo', serviceName: 'echo', replicas });
+  // Pods start unready and turn ready once their server listens, as with a readiness probe.
+  const set = cluster.statefulSet({ name: 'echo', serviceName: 'echo', replicas, ready: false });
   const servers = new Map<string, PodServer>();
   const startNewPods = async (): Promise<void> => {
     for (const pod of set.pods) {
-      if (!servers.has(pod.name)) servers.set(pod.name, await startEchoServer(grpc, pod.name, pod.addresses[0]!, port));
+      if (servers.has(pod.name)) continue;
+      servers.set(pod.name, await startEchoServer(grpc, pod.name, pod.addresses[0]!, port));
+      cluster.setReady(pod.name, true);
     }
   };
   await startNewPods();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { request } from 'undici';
+import { Client, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { activeWatchLoops, DnsError, InvalidArgumentError } from '../../src/index.ts';
 import { createPeerDispatcher } from '../../src/undici/index.ts';
 import type { PeerDispatcher } from '../../src/undici/index.ts';
@@ -70,10 +71,15 @@ async function webCluster(replicas: number, zones?: string[]): Promise<Fixture> 
   const cluster = await createTestCluster({ ttl: 1 });
   const port = await freePort();
   cluster.setService({ name: 'web', ports: [{ name: 'http', port }] });
-  const set = cluster.statefulSet({ name: 'web', serviceName: 'web', replicas, ...(zones ? { zones } : {}) });
+  // Pods start unready and turn ready once their server listens, as with a readiness probe.
+  const set = cluster.statefulSet({ name: 'web', serviceName: 'web', replicas, ready: false, ...(zones ? { zones } : {}) });
   const servers = new Map<string, PodHttpServer>();
   const startNewPods = async (): Promise<void> => {
-    for (const pod of set.pods) if (!servers.has(pod.name)) servers.set(pod.name, await startPodServer(pod.name, pod.addresses[0]!, port));
+    for (const pod of set.pods) {
+      if (servers.has(pod.name)) continue;
+      servers.set(pod.name, await startPodServer(pod.name, pod.addresses[0]!, port));
+      cluster.setReady(pod.name, true);
+    }
   };
   await startNewPods();
   return { cluster, set, port, servers, startNewPods, close: () => servers.forEach(kill) };
@@ -83,7 +89,19 @@ test('DNS source: 3 -> 5 pods while requesting: new pods get requests; 5 -> 2 wi
   const before = activeResources();
   const f = await webCluster(3);
   const dns = await createTestServer({ cluster: f.cluster });
-  const dispatcher = createPeerDispatcher('web', { port: 'http', namespace: 'default', servers: dns.servers, minInterval: 100, maxInterval: 1000 });
+  // Which peer each request was handed to: each peer's Pool makes its Clients through this factory.
+  const boundTo = new Map<string, string>();
+  const factory = (origin: string | URL, options: object): Dispatcher => {
+    const client = new Client(origin, options);
+    const dispatch = client.dispatch.bind(client);
+    client.dispatch = (o, handler) => {
+      const id = (o.headers as Record<string, string> | undefined)?.['x-call-id'];
+      if (id) boundTo.set(id, new URL(String(origin)).hostname);
+      return dispatch(o, handler);
+    };
+    return client;
+  };
+  const dispatcher = createPeerDispatcher('web', { port: 'http', namespace: 'default', servers: dns.servers, minInterval: 100, maxInterval: 1000, pool: { factory } });
   const loop = requestInLoop(dispatcher);
   try {
     await until(() => servedBy(loop.results).size === 3, 'requests on all 3 pods', 30_000);
@@ -104,15 +122,13 @@ test('DNS source: 3 -> 5 pods while requesting: new pods get requests; 5 -> 2 wi
     const failures = loop.results.filter((r) => r.error);
     t.diagnostic(
       `5 -> 2 (DNS, pods killed): ${failures.length} of ${loop.results.length} requests failed, all bound to removed pods: ` +
-        JSON.stringify(failures.map((r) => [r.error!.code, r.error!.socket?.remoteAddress ?? r.error!.address])),
+        JSON.stringify(failures.map((r) => [r.error!.code, boundTo.get(r.id) ?? null])),
     );
-    // Bound to a removed pod: its connection broke under the request, its address refused
-    // the connection (the set still listed it), or its server had received the request.
-    const goneServers = gone.map((p) => f.servers.get(p.name)!);
+    // Bound to a removed pod: the dispatcher had handed it to that pod's pool (a connection
+    // broke under it, or the pod refused a new one while the set still listed it).
     for (const r of failures) {
-      const address = r.error!.socket?.remoteAddress ?? r.error!.address;
-      const bound = (address !== undefined && goneAddresses.includes(address)) || goneServers.some((s) => s.received.has(r.id));
-      assert.ok(bound, `request ${r.id} failed but was not bound to a removed pod: ${r.error!.code} ${r.error!.message}`);
+      const bound = boundTo.get(r.id);
+      assert.ok(bound !== undefined && goneAddresses.includes(bound), `request ${r.id} failed on ${bound ?? 'no peer'}: ${r.error!.code} ${r.error!.message}`);
     }
   } finally {
     await loop.stop();
