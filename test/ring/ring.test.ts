@@ -40,7 +40,7 @@ test('10,000 keys over 10 peers: removing one moves exactly its keys, each to it
   assert.equal(moved, counts(before).get('web-3'));
 });
 
-test('10,000 keys over 10 peers: adding an 11th moves 8-12% of keys, all to the new peer', () => {
+test('10,000 keys over 10 peers: adding an 11th moves 8-12% of keys, all to the new peer', (t) => {
   const ten = Array.from({ length: 10 }, (_, i) => pod(i));
   const ring = new PeerRing(ten);
   const before = owners(ring);
@@ -49,16 +49,16 @@ test('10,000 keys over 10 peers: adding an 11th moves 8-12% of keys, all to the 
   const moved = KEYS.filter((_, i) => before[i] !== after[i]);
   for (let i = 0; i < KEYS.length; i++) if (before[i] !== after[i]) assert.equal(after[i], 'web-10');
   const share = moved.length / KEYS.length;
-  process.stdout.write(`# adding web-10 moved ${moved.length} of ${KEYS.length} keys (${(share * 100).toFixed(1)}%)\n`);
+  t.diagnostic(`adding web-10 moved ${moved.length} of ${KEYS.length} keys (${(share * 100).toFixed(1)}%)`);
   assert.ok(share >= 0.08 && share <= 0.12, `moved ${(share * 100).toFixed(1)}%`);
 });
 
-test('keys spread evenly: max/min keys per peer stays under 1.3 for 10,000 keys over 10 peers', () => {
+test('keys spread evenly: max/min keys per peer stays under 1.3 for 10,000 keys over 10 peers', (t) => {
   const ring = new PeerRing(Array.from({ length: 10 }, (_, i) => pod(i)));
   const perPeer = [...counts(owners(ring)).values()];
   assert.equal(perPeer.length, 10);
   const spread = Math.max(...perPeer) / Math.min(...perPeer);
-  process.stdout.write(`# keys per peer: ${perPeer.join(' ')} (max/min ${spread.toFixed(3)})\n`);
+  t.diagnostic(`keys per peer: ${perPeer.join(' ')} (max/min ${spread.toFixed(3)})`);
   assert.ok(spread < 1.3, `spread ${spread}`);
 });
 
