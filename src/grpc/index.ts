@@ -11,7 +11,9 @@
  */
 import * as grpcJs from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
+import { checkDuration } from '../discovery/options.js';
 import type { WatchPeersOptions } from '../discovery/watcher.js';
+import { checkFamily, checkProtocol } from '../peer/index.js';
 import { headlessResolverClass } from './resolver.js';
 import type { HeadlessResolverClass } from './resolver.js';
 
@@ -79,6 +81,10 @@ export function registerHeadlessResolver(options: HeadlessResolverOptions = {}):
   if (typeof loadBalancingPolicy !== 'string' || loadBalancingPolicy === '') {
     throw new InvalidArgumentError('loadBalancingPolicy', loadBalancingPolicy, "a policy name such as 'round_robin'");
   }
+  // Bad registration options throw here, not in every channel later.
+  for (const name of ['minInterval', 'maxInterval', 'timeout'] as const) checkDuration(name, defaults[name], 0);
+  checkFamily(defaults.family);
+  checkProtocol(defaults.protocol);
   const resolverClass = headlessResolverClass({
     Metadata: grpc.Metadata,
     unavailable: grpc.status.UNAVAILABLE,

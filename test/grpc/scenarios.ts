@@ -278,5 +278,7 @@ export function grpcAdapterTests(grpcModule: unknown, version: string): void {
     }
     assert.throws(() => registerHeadlessResolver({ grpc: {} as GrpcModule }), InvalidArgumentError);
     assert.throws(() => registerHeadlessResolver({ grpc: module, scheme: 'not a scheme' }), InvalidArgumentError);
+    assert.throws(() => registerHeadlessResolver({ grpc: module, scheme: 'headless-check', minInterval: -5 }), InvalidArgumentError);
+    assert.throws(() => registerHeadlessResolver({ grpc: module, scheme: 'headless-check', family: 5 as 4 }), InvalidArgumentError);
   });
 }
