@@ -2,7 +2,15 @@ import { defineConfig } from 'tsup';
 import type { Options } from 'tsup';
 
 const library: Options = {
-  entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts', 'bootstrap/index': 'src/bootstrap/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    'testing/index': 'src/testing/index.ts',
+    'bootstrap/index': 'src/bootstrap/index.ts',
+    'grpc/index': 'src/grpc/index.ts',
+    'undici/index': 'src/undici/index.ts',
+  },
+  // An optional peer dependency: loaded from the user's node_modules, by headless-sd/grpc only.
+  external: ['@grpc/grpc-js'],
   dts: true,
   sourcemap: true,
   target: 'node20',

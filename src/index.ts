@@ -10,6 +10,7 @@ export type { WaitForPeersOptions } from './discovery/wait.js';
 export type { Family, PortProtocol } from './peer/index.js';
 export type { Peer, PeerChange, PeerPod } from './peer/index.js';
 export { peerHostPort } from './peer/index.js';
+export { PeerRing, type PeerRingOptions } from './ring/index.js';
 export { DnsClient } from './dns/client.js';
 export type { DnsClientOptions, DnsClientStats, DnsResponse, QueryOptions, RecordWithTtl, ResolveOptions, SrvRecordWithAddresses, SrvAddress } from './dns/client.js';
 export type { DnsRecord, DnsRecordBase, AddressRecord, NameRecord, SrvRecord, SoaRecord, MxRecord, TxtRecord, OtherRecord, OtherRecordType, QueryType, Rcode } from './dns/message.js';

@@ -2,6 +2,7 @@
 export { makePeer, peerKey, comparePeers, peerDetailsDiffer, peerHostPort } from './peer.js';
 export type { Peer, PeerChange, PeerInit, PeerPod } from './peer.js';
 export { normalizePeers, diffPeers, isEmptyChange } from './diff.js';
+export { routablePeers } from './routable.js';
 export { localIdentity } from './self.js';
 export type { SelfIdentity } from './self.js';
 export { ordinalOf, firstLabel, withoutTrailingDot } from './names.js';
