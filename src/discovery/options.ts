@@ -113,6 +113,11 @@ export function checkOptions(call: OptionsOf, service: unknown, options: unknown
   if (o.kubernetes !== undefined && (o.kubernetes === null || typeof o.kubernetes !== 'object' || Array.isArray(o.kubernetes))) {
     throw new InvalidArgumentError('kubernetes', o.kubernetes, 'an object ({ url, token, ca, ... })');
   }
+  if (o.source !== 'kubernetes' && (o.kubernetes !== undefined || o.includeNotReady === true)) {
+    throw new InvalidArgumentError(
+      `option ${o.kubernetes !== undefined ? 'kubernetes' : 'includeNotReady'} is for the Kubernetes API source: add source: 'kubernetes'`,
+    );
+  }
   if (o.source === 'kubernetes' && o.client !== undefined) {
     throw new InvalidArgumentError("option client is a DNS client: it does nothing with source: 'kubernetes'");
   }
