@@ -118,8 +118,11 @@ export function checkOptions(call: OptionsOf, service: unknown, options: unknown
       `option ${o.kubernetes !== undefined ? 'kubernetes' : 'includeNotReady'} is for the Kubernetes API source: add source: 'kubernetes'`,
     );
   }
-  if (o.source === 'kubernetes' && o.client !== undefined) {
-    throw new InvalidArgumentError("option client is a DNS client: it does nothing with source: 'kubernetes'");
+  if (o.source === 'kubernetes') {
+    const dnsOnly = ['client', 'servers', 'attempts', 'resolvConf'].filter((k) => o[k] !== undefined);
+    if (dnsOnly.length > 0) {
+      throw new InvalidArgumentError(`options ${dnsOnly.join(', ')} are for DNS: they do nothing with source: 'kubernetes' (use kubernetes: { url, ... })`);
+    }
   }
   checkDuration('minInterval', o.minInterval, 0);
   checkDuration('maxInterval', o.maxInterval, 0);

@@ -133,6 +133,15 @@ describe('every option of peers(), watchPeers(), waitForPeers() with hostile val
     ok.close();
   });
 
+  test("DNS options with source: 'kubernetes' are refused, not ignored", async () => {
+    for (const extra of [{ servers: SERVERS }, { attempts: 2 }, { resolvConf: '/etc/resolv.conf' }, { client: new DnsClient({ servers: SERVERS }) }]) {
+      const err = await attempt('peers', { source: 'kubernetes', kubernetes: { url: 'http://127.0.0.1:9' }, ...extra });
+      assert.ok(err instanceof InvalidArgumentError, JSON.stringify(Object.keys(extra)));
+      assert.match((err as Error).message, /are for DNS/);
+      (extra as { client?: DnsClient }).client?.close();
+    }
+  });
+
   test('clusterDomain: 5 and a bad namespace are InvalidArgumentError', async () => {
     assert.ok((await attempt('peers', { servers: SERVERS, clusterDomain: 5 })) instanceof InvalidArgumentError);
     assert.ok((await attempt('peers', { servers: SERVERS, namespace: '..' })) instanceof InvalidArgumentError);

@@ -116,7 +116,7 @@ describe('errors no retry can fix end a watcher before its first set', () => {
     const api = await createFakeKubernetesApi({ cluster: f.cluster, token: 'right' });
     const before = activeResources();
     try {
-      const options = { source: 'kubernetes', namespace: 'default', port: 'web', kubernetes: { url: api.url, token: 'wrong' }, ...fast } as const;
+      const options = { source: 'kubernetes', namespace: 'default', port: 'web', kubernetes: { url: api.url, token: 'wrong' }, minInterval: 20, maxInterval: 100, timeout: 2000 } as const;
       const watcher = watchPeers('nginx', options);
       watcher.on('error', () => {});
       await assert.rejects(watcher.ready, (err: Error) => err instanceof KubernetesApiError && err.code === 'EUNAUTHORIZED');
