@@ -193,13 +193,8 @@ function globalHelp(): string {
   ].join('\n');
 }
 
-// Once stdout's reader is gone (`resolve --json | head -c 10`), writing more is pointless.
-let stdoutGone = false;
-
 const processIo: CliIo = {
-  stdout: (text) => {
-    if (!stdoutGone) process.stdout.write(text);
-  },
+  stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
 };
 
@@ -208,10 +203,7 @@ const processIo: CliIo = {
  * the status so far, as a program killed by SIGPIPE would be silent. Other errors are real.
  */
 function onStdoutError(err: NodeJS.ErrnoException): void {
-  if (err.code === 'EPIPE') {
-    stdoutGone = true;
-    process.exit(process.exitCode ?? EXIT.OK);
-  }
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
   process.stderr.write(`headless-sd: cannot write to stdout: ${err.message}\n`);
   process.exit(EXIT.FAILURE);
 }
