@@ -22,8 +22,10 @@ export default defineConfig([
   // Splitting keeps the Kubernetes source (and undici) in its own chunk, loaded only when used.
   { ...library, format: ['esm'], splitting: true },
   // p-retry is ESM only: the CommonJS build carries it inside, so `require('headless-sd')`
-  // needs no require(esm) and prints no ExperimentalWarning on Node 20.
-  { ...library, format: ['cjs'], noExternal: ['p-retry', 'is-network-error'] },
+  // needs no require(esm) and prints no ExperimentalWarning on Node 20. Splitting here too:
+  // both entries then require one shared chunk for the classes they share, so an error from
+  // headless-sd/testing is `instanceof` the class exported by headless-sd, as in the ESM build.
+  { ...library, format: ['cjs'], splitting: true, noExternal: ['p-retry', 'is-network-error'] },
   {
     entry: { cli: 'src/cli.ts' },
     format: ['esm'],

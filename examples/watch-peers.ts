@@ -4,8 +4,8 @@
  * In your app: `import { watchPeers } from 'headless-sd';`. This file imports the sources
  * ('../src/index.ts') so that it runs from a checkout:
  *
- *   npx tsx src/cli.ts serve --port 5353 &        # a test cluster's DNS: Service nginx, web-0..2
- *   DNS_SERVERS=127.0.0.1:5353 npx tsx examples/watch-peers.ts
+ *   npx tsx src/cli.ts serve &                     # a test cluster's DNS: Service nginx, web-0..2
+ *   DNS_SERVERS=127.0.0.1:5300 npx tsx examples/watch-peers.ts
  *
  * In a pod, leave DNS_SERVERS unset: the pod's /etc/resolv.conf names the cluster DNS.
  * Environment: SERVICE (default nginx), PORT_NAME (default web), POD_NAMESPACE (downward API),

@@ -1,11 +1,14 @@
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { IpFamilies } from './testing/cluster.js';
 import { IP_FAMILIES, parsePodsSpec } from './testing/demo.js';
-import { serve } from './testing/serve.js';
+import { DEFAULT_SERVE_PORT, serve } from './testing/serve.js';
+import { describeParseError } from './cli/args.js';
 import { resolveCommand } from './cli/resolve.js';
 import { watchCommand } from './cli/watch.js';
+import { escapeText } from './cli/format.js';
 
 /** Where the CLI writes, and what stops a long-running subcommand. */
 export interface CliIo {
@@ -49,7 +52,7 @@ Runs a DNS server (UDP and TCP on one port) that answers like a Kubernetes clust
 DNS for a test cluster, until SIGINT or SIGTERM. Prints its address and a dig line.
 
 Options:
-  --port N              port for UDP and TCP (default 5353; 0 picks a free one)
+  --port N              port for UDP and TCP (default 5300; 0 picks a free one)
   --host ADDR           IP address to listen on (default 127.0.0.1; ::1 for IPv6)
   --demo                the Kubernetes StatefulSet tutorial (default): headless Service
                         nginx (port web 80/TCP) and StatefulSet web of 3 behind it:
@@ -63,8 +66,8 @@ Options:
   -h, --help            this help
 
 Example:
-  headless-sd serve --port 5353 --pods nginx=3
-  dig @127.0.0.1 -p 5353 SRV _web._tcp.nginx.default.svc.cluster.local
+  headless-sd serve --pods nginx=3
+  dig @127.0.0.1 -p 5300 SRV _web._tcp.nginx.default.svc.cluster.local
 `;
 
 function integerOption(values: CliValues, name: string, min: number, max: number): number | undefined {
@@ -97,9 +100,12 @@ export const serveCommand: Subcommand = {
     'ip-families': { type: 'string' },
   },
   async run(values, _positionals, io) {
-    const port = integerOption(values, 'port', 0, 65535) ?? 5353;
+    const port = integerOption(values, 'port', 0, 65535) ?? DEFAULT_SERVE_PORT;
     const ttl = integerOption(values, 'ttl', 0, 3600);
     const host = stringOption(values, 'host');
+    if (host !== undefined && isIP(host) === 0) {
+      throw new UsageError(`--host must be an IP address to listen on, such as 127.0.0.1 or ::1, got ${JSON.stringify(host)}`);
+    }
     const podsText = stringOption(values, 'pods');
     if (values.demo && podsText !== undefined) throw new UsageError('give --demo or --pods, not both');
     let pods;
@@ -115,7 +121,7 @@ export const serveCommand: Subcommand = {
     const clusterDomain = stringOption(values, 'cluster-domain');
     const stop = io.signal ? { signal: io.signal, release: (): void => {} } : processSignals();
     try {
-      const handle = await serve({
+      const handle = await serveOrExplain({
         port,
         ...(host !== undefined ? { host } : {}),
         ...(pods !== undefined ? { pods } : {}),
@@ -132,6 +138,29 @@ export const serveCommand: Subcommand = {
     }
   },
 };
+
+/** {@link serve}, with a port already taken said in words and a way out. */
+async function serveOrExplain(options: Parameters<typeof serve>[0] & { port: number }): Promise<Awaited<ReturnType<typeof serve>>> {
+  try {
+    return await serve(options);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'EADDRINUSE') {
+      throw new Error(`port ${options.port} is already in use (EADDRINUSE) on ${options.host ?? '127.0.0.1'}: pass --port with another port, or --port 0 for a free one`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** This package's version, from its package.json (one level above both src/ and dist/). */
+export function packageVersion(): string {
+  try {
+    const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
+    const version = (JSON.parse(text) as { version?: unknown }).version;
+    return typeof version === 'string' ? version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** An AbortSignal that SIGINT or SIGTERM aborts, and a way to stop listening for them. */
 function processSignals(): { signal: AbortSignal; release: () => void } {
@@ -159,7 +188,7 @@ function globalHelp(): string {
     'Commands:',
     ...subcommands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    "Run 'headless-sd <command> --help' for a command's options.",
+    "Run 'headless-sd <command> --help' for a command's options; 'headless-sd --version' prints the version.",
     '',
   ].join('\n');
 }
@@ -168,6 +197,16 @@ const processIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
 };
+
+/**
+ * EPIPE on stdout means the reader left, as `head` does: stop writing, exit quietly with
+ * the status so far, as a program killed by SIGPIPE would be silent. Other errors are real.
+ */
+function onStdoutError(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+  process.stderr.write(`headless-sd: cannot write to stdout: ${err.message}\n`);
+  process.exit(EXIT.FAILURE);
+}
 
 /** Runs the bin with `argv` (without node and script): resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
@@ -180,22 +219,22 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     io.stdout(globalHelp());
     return EXIT.OK;
   }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    io.stdout(`${packageVersion()}\n`);
+    return EXIT.OK;
+  }
   const command = subcommands.find((c) => c.name === name);
   if (!command) {
-    io.stderr(`headless-sd: unknown command ${JSON.stringify(name)}\n\n${globalHelp()}`);
+    io.stderr(`headless-sd: unknown command ${escapeText(JSON.stringify(name))}\n\n${globalHelp()}`);
     return EXIT.USAGE;
   }
   try {
     let parsed;
+    const options = { ...command.options, help: { type: 'boolean', short: 'h' } } as const;
     try {
-      parsed = parseArgs({
-        args: [...rest],
-        options: { ...command.options, help: { type: 'boolean', short: 'h' } },
-        allowPositionals: command.allowPositionals ?? false,
-        strict: true,
-      });
+      parsed = parseArgs({ args: [...rest], options, allowPositionals: command.allowPositionals ?? false, strict: true });
     } catch (err) {
-      throw new UsageError((err as Error).message);
+      throw new UsageError(describeParseError(err, rest, options));
     }
     if (parsed.values.help) {
       io.stdout(command.help);
@@ -207,7 +246,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.stderr(`headless-sd ${command.name}: ${err.message}\nRun 'headless-sd ${command.name} --help' for usage.\n`);
       return EXIT.USAGE;
     }
-    io.stderr(`headless-sd ${command.name}: ${(err as Error)?.message ?? String(err)}\n`);
+    io.stderr(`headless-sd ${command.name}: ${escapeText(((err as Error)?.message ?? String(err)).replace(/\s*\n\s*/g, ' '))}\n`);
     return EXIT.FAILURE;
   }
 }
@@ -224,6 +263,7 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  process.stdout.on('error', onStdoutError);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -2,7 +2,7 @@ export { DnsError, DnsErrorCode, isDnsError } from './dns/errors.js';
 export type { DnsErrorCodeValue, DnsErrorDetails } from './dns/errors.js';
 export { peers } from './discovery/resolve.js';
 export type { PeersOptions } from './discovery/resolve.js';
-export { watchPeers, PeerWatcher, activeWatchLoops } from './discovery/watcher.js';
+export { watchPeers, PeerWatcher, activeWatchLoops, isPermanentError, WATCH_ERROR_WARNING } from './discovery/watcher.js';
 export type { WatchPeersOptions, PeerWatcherEvents } from './discovery/watcher.js';
 export type { PeerSourceKind } from './discovery/source.js';
 export { waitForPeers } from './discovery/wait.js';

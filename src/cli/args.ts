@@ -9,6 +9,8 @@ import type { PeersOptions } from '../discovery/resolve.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
 import { parseServerAddress } from '../dns/server-address.js';
 import { CliUsageError } from './exit-codes.js';
+import { escapeText } from './format.js';
+import { suggest } from '../discovery/options.js';
 
 /** parseArgs values, as the bin's subcommand table hands them over. */
 export type ParsedValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -201,4 +203,42 @@ function stringList(values: ParsedValues, name: string): string[] {
 function usageFrom(flag: string, err: unknown): CliUsageError {
   if (err instanceof InvalidArgumentError) return new CliUsageError(`${flag}: ${err.message}`);
   throw err;
+}
+
+/** The option table of a command, as parseArgs takes it. */
+type OptionTable = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * A parseArgs failure in words a user can act on (its own messages quote unevenly and
+ * talk about positionals): an unknown flag with the nearest known one, a flag without
+ * its value, a negative number where a value was due, an argument too many.
+ */
+export function describeParseError(err: unknown, args: readonly string[], options: OptionTable): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  const names = Object.keys(options);
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const given = /'(-[^']*)'/.exec(message)?.[1] ?? args.find((a) => a.startsWith('-') && !isKnownFlag(a, options)) ?? '';
+    const bare = given.replace(/^--?/, '').replace(/=.*$/, '');
+    const near = suggest(bare, names);
+    return `unknown option ${escapeText(given)}${near ? ` (did you mean --${near}?)` : ''}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const flag = /--([a-z][a-z0-9-]*)/i.exec(message)?.[1] ?? '';
+    const at = args.findIndex((a) => a === `--${flag}` || (options[flag]?.short !== undefined && a === `-${options[flag]!.short}`));
+    const next = at >= 0 ? args[at + 1] : undefined;
+    if (next !== undefined && /^-\d/.test(next)) return `--${flag} takes no negative value, got ${escapeText(next)}`;
+    if (next !== undefined && next.startsWith('-')) return `--${flag} needs a value, got the option ${escapeText(next)} (write --${flag}=VALUE for a value that starts with -)`;
+    return `--${flag} needs a value`;
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    const extra = /'([^']*)'/.exec(message)?.[1];
+    return extra === undefined ? 'this command takes no arguments' : `unexpected argument ${escapeText(extra)}: this command takes options only`;
+  }
+  return escapeText(message.replace(/\s*\n\s*/g, ' '));
+}
+
+function isKnownFlag(arg: string, options: OptionTable): boolean {
+  const name = arg.replace(/^--?/, '').replace(/=.*$/, '');
+  return name in options || Object.values(options).some((o) => o.short === name) || name === 'help' || name === 'h';
 }

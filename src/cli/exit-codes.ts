@@ -1,3 +1,5 @@
+import { escapeText } from './format.js';
+
 /**
  * Exit codes of `headless-sd resolve` and `headless-sd watch`, and how an error maps to one.
  * Scripts branch on them: `headless-sd resolve nginx --port web || case $? in 1) ...`.
@@ -82,7 +84,7 @@ export function formatError(err: unknown, debug = false, note = ''): string {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 8 && !seen.has(e); depth++) {
     seen.add(e);
     const code = errorCode(e);
-    const stack = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+    const stack = escapeText(e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e)).replace(/\\n/g, '\n');
     parts.push(`${depth === 0 ? '' : 'Caused by: '}${code ? `[${code}] ` : ''}${stack}\n`);
     e = e instanceof Error ? e.cause : undefined;
   }
@@ -91,8 +93,7 @@ export function formatError(err: unknown, debug = false, note = ''): string {
 
 /** Newlines in a message would break the one-line contract: fold them. Library hints name the CLI flag. */
 function oneLine(text: string): string {
-  return text
-    .replace(/\s*\n\s*/g, ' ')
+  return escapeText(text.replace(/\s*\n\s*/g, ' '))
     .replace(/\ballowEmpty: true\b/g, '--allow-empty')
     .trim();
 }

@@ -49,20 +49,41 @@ export function paint(text: string, style: Style, color: boolean | undefined): s
   return `\u001b[${open}m${text}\u001b[${close}m`;
 }
 
+// C0 and C1 controls, DEL, line/paragraph separators and bidi overrides: what could move the
+// cursor, end a line, recolor or reorder a terminal's text.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Server text (names from DNS or an EndpointSlice, error bodies) made safe for a terminal:
+ * every control character becomes a visible escape (`\x1b`, `\n`, `\u202e`), so a hostname
+ * cannot forge table rows or recolor the screen.
+ */
+export function escapeText(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    const n = c.charCodeAt(0);
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** `10.1.2.3:80`, `[fd00::3]:80`, or the bare address when there is no port. */
 export function formatAddress(peer: Pick<Peer, 'address' | 'family' | 'port'>): string {
-  const host = peer.family === 6 ? `[${peer.address}]` : peer.address;
-  return peer.port === null ? peer.address : `${host}:${peer.port}`;
+  const address = escapeText(peer.address);
+  const host = peer.family === 6 ? `[${address}]` : address;
+  return peer.port === null ? address : `${host}:${peer.port}`;
 }
 
 /** The cells of one table row, as text, in {@link PEER_COLUMNS} order. */
 export function peerRow(peer: Peer): string[] {
   return [
-    peer.name ?? '-',
+    peer.name === null ? '-' : escapeText(peer.name),
     peer.ordinal === null ? '-' : String(peer.ordinal),
-    peer.address,
+    escapeText(peer.address),
     peer.port === null ? '-' : String(peer.port),
-    peer.host ?? '-',
+    peer.host === null ? '-' : escapeText(peer.host),
     String(peer.ttl),
     peer.self ? 'yes' : '-',
   ];
@@ -104,7 +125,7 @@ export function formatPeerTable(peers: readonly Peer[], options: FormatOptions =
 export function formatChangeLine(peer: Peer, kind: 'added' | 'removed' | 'updated', options: FormatOptions = {}): string {
   const sign = kind === 'added' ? '+' : kind === 'removed' ? '-' : '~';
   const state = kind === 'updated' ? ` ${peerState(peer)}` : '';
-  const text = `${sign} ${peer.name ?? peer.address} ${formatAddress(peer)}${state}`;
+  const text = `${sign} ${escapeText(peer.name ?? peer.address)} ${formatAddress(peer)}${state}`;
   return paint(text, kind === 'added' ? 'green' : kind === 'removed' ? 'red' : 'yellow', options.color) + '\n';
 }
 
@@ -125,7 +146,7 @@ export function formatChange(change: PeerChange, options: FormatOptions = {}): s
 /** `3 peers: web-0, web-1, web-2` (or `no peers`), for narration and summaries. */
 export function describePeers(peers: readonly Peer[]): string {
   if (peers.length === 0) return 'no peers';
-  const names = peers.map((p) => p.name ?? formatAddress(p));
+  const names = peers.map((p) => (p.name === null ? formatAddress(p) : escapeText(p.name)));
   return `${peers.length} ${peers.length === 1 ? 'peer' : 'peers'}: ${names.join(', ')}`;
 }
 

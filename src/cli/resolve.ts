@@ -6,6 +6,43 @@ import type { PeerCommandArgs } from './args.js';
 import { CliUsageError, exitCodeOf, ExitCode, formatError, formatUsageError } from './exit-codes.js';
 import { formatPeersJson, formatPeerTable, stdoutColor } from './format.js';
 import { traceQueries } from './trace.js';
+import { existsSync } from 'node:fs';
+import { DnsError, DnsErrorCode } from '../dns/errors.js';
+
+const DEFAULT_RESOLV_CONF = '/etc/resolv.conf';
+
+// DNS failures where the wrong server is the likely cause, off a cluster.
+const WRONG_SERVER_CODES: readonly string[] = [
+  DnsErrorCode.NOTFOUND,
+  DnsErrorCode.NODATA,
+  DnsErrorCode.TIMEOUT,
+  DnsErrorCode.CONNREFUSED,
+  DnsErrorCode.REFUSED,
+  DnsErrorCode.SERVFAIL,
+];
+
+/**
+ * What to say after a DNS failure: which server was asked and where it came from, that
+ * resolv.conf was missing (so 127.0.0.1:53 was asked, as glibc does), and, outside a
+ * cluster, to pass --server. Empty when the error says enough.
+ */
+export function serverNote(err: unknown, args: PeerCommandArgs, resolvConf: string): string {
+  if (!(err instanceof DnsError) || !WRONG_SERVER_CODES.includes(err.code) || args.options.source === 'kubernetes') return '';
+  const asked = err.server ?? '';
+  const named = asked !== '' && !err.message.includes(asked) ? `asked ${asked}` : '';
+  if (args.options.servers !== undefined) return named ? `(${named})` : '';
+  const parts = [named];
+  if (!existsSync(resolvConf)) {
+    parts.push(`${resolvConf} is missing, so 127.0.0.1:53 was asked as glibc does`);
+  } else if (named) {
+    parts[0] = `${named}, from ${resolvConf}`;
+  }
+  if (process.env.KUBERNETES_SERVICE_HOST === undefined) {
+    parts.push("outside a cluster, pass --server with its DNS (e.g. --server 127.0.0.1:5300 for 'headless-sd serve')");
+  }
+  const text = parts.filter((p) => p !== '').join('; ');
+  return text ? `(${text})` : '';
+}
 
 /** The `--help` text of `headless-sd resolve`. */
 export const RESOLVE_HELP = `Usage: headless-sd resolve <service> [options]
@@ -25,7 +62,7 @@ Exit status:
 
 Examples:
   headless-sd resolve nginx --port web
-  headless-sd resolve nginx -n default -p web --server 127.0.0.1:5353 --json
+  headless-sd resolve nginx -n default -p web --server 127.0.0.1:5300 --json
   headless-sd resolve nginx -p web --source kubernetes --context kind-kind
 `;
 
@@ -39,8 +76,15 @@ export const resolveCommand: Subcommand = {
   run: (values, positionals, io) => runResolve(values, positionals, io),
 };
 
+/** What an embedder (or a test) may set beside {@link CliIo}: colors, and the resolv.conf read. */
+export interface ResolveIo extends CliIo {
+  color?: boolean;
+  /** resolv.conf to read when no --server is given (default /etc/resolv.conf). */
+  resolvConf?: string;
+}
+
 /** Runs `resolve` with parsed arguments; resolves to the exit code (never rejects for a failed lookup). */
-export async function runResolve(values: CliValues, positionals: string[], io: CliIo & { color?: boolean }): Promise<number> {
+export async function runResolve(values: CliValues, positionals: string[], io: ResolveIo): Promise<number> {
   let args: PeerCommandArgs;
   try {
     args = parsePeerArgs(values, positionals);
@@ -53,11 +97,15 @@ export async function runResolve(values: CliValues, positionals: string[], io: C
   }
   const stopTrace = args.debug ? traceQueries(io.stderr) : null;
   try {
-    const list = await peers(args.service, { ...args.options, ...(io.signal ? { signal: io.signal } : {}) });
+    const list = await peers(args.service, {
+      ...args.options,
+      ...(io.signal ? { signal: io.signal } : {}),
+      ...(io.resolvConf !== undefined && args.options.servers === undefined && args.options.source !== 'kubernetes' ? { resolvConf: io.resolvConf } : {}),
+    });
     io.stdout(args.json ? formatPeersJson(list) : formatPeerTable(list, { color: stdoutColor(io) }));
     return ExitCode.OK;
   } catch (err) {
-    io.stderr(formatError(err, args.debug));
+    io.stderr(formatError(err, args.debug, serverNote(err, args, io.resolvConf ?? DEFAULT_RESOLV_CONF)));
     return exitCodeOf(err);
   } finally {
     stopTrace?.();

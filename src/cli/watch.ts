@@ -27,7 +27,7 @@ ${HELP_OPTION_HELP}
 Exit status: 0 after SIGINT/SIGTERM; else as 'headless-sd resolve --help' says.
 
 Example:
-  headless-sd watch nginx --port web --server 127.0.0.1:5353
+  headless-sd watch nginx --port web --server 127.0.0.1:5300
   headless-sd watch nginx --port web --source auto
 `;
 

@@ -2,7 +2,7 @@ import { DnsClient } from '../dns/client.js';
 import { DnsError, DnsErrorCode } from '../dns/errors.js';
 import { PeerResolver } from './dns-resolver.js';
 import type { KubernetesOptions, KubernetesSourceOptions } from '../kubernetes/source.js';
-import { checkFamily, checkPort, checkProtocol } from './options.js';
+import { checkFamily, checkOptions, checkPort, checkProtocol } from './options.js';
 import type { Family, PortProtocol } from './options.js';
 import { localIdentity, makePeer, normalizePeers } from '../peer/index.js';
 import type { Peer } from '../peer/index.js';
@@ -67,6 +67,7 @@ export interface Resolution {
  * endpoints or does not exist (unless `allowEmpty`), and every code of the DNS layer.
  */
 export async function peers(service: string, options: PeersOptions = {}): Promise<Peer[]> {
+  checkOptions('peers', service, options);
   if (options.source === 'kubernetes') return kubernetesPeers(service, options);
   if (options.source === 'auto') return (await import('./auto-source.js')).autoPeers(service, options);
   const client = options.client ?? createClient(options);

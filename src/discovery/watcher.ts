@@ -5,8 +5,9 @@ import { ChangeQueue } from './change-queue.js';
 import { DnsPoller } from './dns-poller.js';
 import { LoopRegistry } from './loop.js';
 import type { LoopSubscriber, ResolutionLoop } from './loop.js';
-import { checkDuration, checkFamily, checkPort, checkProtocol } from './options.js';
+import { checkDuration, checkFamily, checkOptions, checkPort, checkProtocol } from './options.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
+import { KubernetesApiError } from '../kubernetes/errors.js';
 import type { Peer, PeerChange } from '../peer/index.js';
 import { createClient, kubernetesSourceOptions } from './resolve.js';
 import type { PeersOptions } from './resolve.js';
@@ -36,32 +37,64 @@ export function activeWatchLoops(): number {
   return registry.size;
 }
 
+/** The `code` of the process warning emitted for a watcher error that no `error` listener heard. */
+export const WATCH_ERROR_WARNING = 'HEADLESS_SD_WATCH_ERROR';
+
+// Error kinds (codes) already warned about in this process: once each, so a retry loop does not flood stderr.
+const warned = new Set<string>();
+
 /**
- * A live peer set. Emits `change` (PeerChange), `error` (the set is kept; emitted only
- * when someone listens, so an unhandled error never crashes the process) and `close`;
- * iterate it with `for await` to get the current set first, then every change.
+ * True for an error that no retry can fix, so a watcher that never had a set gives up on it:
+ * a bad argument (`InvalidArgumentError`), a name that is not a DNS name (`EBADNAME`), and
+ * API credentials refused (`EUNAUTHORIZED`, `EFORBIDDEN`) or missing (`ECONFIG`). NXDOMAIN is
+ * not one: a Service whose pods are not ready yet answers the same as one that does not exist.
+ */
+export function isPermanentError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof InvalidArgumentError) return true;
+  if (error instanceof DnsError) return code === DnsErrorCode.BADNAME;
+  return error instanceof KubernetesApiError && (code === 'EUNAUTHORIZED' || code === 'EFORBIDDEN' || code === 'ECONFIG');
+}
+
+/**
+ * A live peer set. Emits `change` (PeerChange), `error` (the set is kept) and `close`;
+ * iterate it with `for await` to get the current set first, then every change. Leaving the
+ * loop (`break`, `return`, a throw) closes the watcher. An error that nobody listens for
+ * becomes a process warning (once per error code). An error no retry can fix
+ * ({@link isPermanentError}) before the first set closes the watcher: `ready` rejects
+ * with it and iterators throw it.
  */
 export class PeerWatcher extends EventEmitter<PeerWatcherEvents> implements AsyncIterable<PeerChange> {
   /** Aborted when the watcher closes. */
   readonly signal: AbortSignal;
   readonly #abort = new AbortController();
   readonly #loop: ResolutionLoop;
+  readonly #service: string;
   readonly #queues = new Set<ChangeQueue>();
   readonly #wakers = new Map<ChangeQueue, () => void>();
   readonly #subscriber: LoopSubscriber;
   readonly #userSignal: AbortSignal | undefined;
   readonly #onUserAbort = (): void => this.close();
+  readonly #ready: Promise<Peer[]>;
+  #rejectReady!: (error: Error) => void;
+  /** The permanent error that closed the watcher, thrown once by each iterator. */
+  #failure: Error | null = null;
 
   /** @internal Use {@link watchPeers}. */
-  constructor(loop: ResolutionLoop, userSignal: AbortSignal | undefined) {
+  constructor(loop: ResolutionLoop, userSignal: AbortSignal | undefined, service = '') {
     super();
     this.signal = this.#abort.signal;
     this.#loop = loop;
+    this.#service = service;
+    this.#ready = new Promise<Peer[]>((resolve, reject) => {
+      this.#rejectReady = reject;
+      loop.firstSet.then(resolve, reject);
+    });
+    // Nobody may be awaiting it: a rejection here is not an unhandled one.
+    this.#ready.catch(() => {});
     this.#subscriber = {
       onChange: (change) => this.#deliver(change),
-      onError: (error) => {
-        if (this.listenerCount('error') > 0) this.emit('error', error);
-      },
+      onError: (error) => this.#fail(error),
     };
     loop.subscribe(this.#subscriber);
     if (loop.known) {
@@ -86,9 +119,12 @@ export class PeerWatcher extends EventEmitter<PeerWatcherEvents> implements Asyn
     return this.#loop.peers;
   }
 
-  /** Resolves with the first successful resolution; rejects ECANCELLED if closed before. */
+  /**
+   * Resolves with the first successful resolution. Rejects with the error when one that no
+   * retry can fix ends the watcher first, and with `ECANCELLED` when it is closed first.
+   */
   get ready(): Promise<Peer[]> {
-    return this.#loop.firstSet;
+    return this.#ready;
   }
 
   /** True after close(). */
@@ -98,6 +134,7 @@ export class PeerWatcher extends EventEmitter<PeerWatcherEvents> implements Asyn
 
   /** Resolves now (DNS) instead of waiting for the next poll; resolves with the set after. */
   async refresh(): Promise<Peer[]> {
+    if (this.#failure) throw this.#failure;
     if (this.closed) throw cancelled('refresh() on a closed watcher');
     return this.#loop.refresh();
   }
@@ -107,14 +144,19 @@ export class PeerWatcher extends EventEmitter<PeerWatcherEvents> implements Asyn
     if (this.closed) return;
     this.#abort.abort();
     this.#userSignal?.removeEventListener('abort', this.#onUserAbort);
-    this.#loop.unsubscribe(this.#subscriber, cancelled('the watcher was closed before its first resolution'));
+    const error = cancelled('the watcher was closed before its first resolution');
+    this.#rejectReady(error);
+    this.#loop.unsubscribe(this.#subscriber, error);
     for (const wake of this.#wakers.values()) wake();
     this.#wakers.clear();
-    this.#queues.clear();
     this.emit('close');
   }
 
-  /** Each iterator yields the current set first (all `added`), then every change, merged while unread. */
+  /**
+   * Each iterator yields the current set first (all `added`), then every change, merged
+   * while unread. Leaving the loop early (`break`, `return`, a throw) closes the watcher,
+   * as with `events.on()`; the iterator throws the error that closed the watcher, if any.
+   */
   [Symbol.asyncIterator](): AsyncIterator<PeerChange> {
     const queue = new ChangeQueue();
     if (this.#loop.known) queue.push({ peers: this.#loop.peers, added: this.#loop.peers, removed: [], updated: [] });
@@ -127,7 +169,13 @@ export class PeerWatcher extends EventEmitter<PeerWatcherEvents> implements Asyn
     return {
       next: async (): Promise<IteratorResult<PeerChange>> => {
         for (;;) {
-          if (this.closed || !this.#queues.has(queue)) return done();
+          if (!this.#queues.has(queue)) return done();
+          if (this.closed) {
+            const failure = this.#failure;
+            done();
+            if (failure) throw failure;
+            return { done: true, value: undefined };
+          }
           const change = queue.take();
           if (change) return { done: false, value: change };
           await new Promise<void>((resolve) => this.#wakers.set(queue, resolve));
@@ -137,6 +185,7 @@ export class PeerWatcher extends EventEmitter<PeerWatcherEvents> implements Asyn
         const waker = this.#wakers.get(queue);
         const result = done();
         waker?.();
+        this.close();
         return result;
       },
     };
@@ -153,6 +202,31 @@ export class PeerWatcher extends EventEmitter<PeerWatcherEvents> implements Asyn
     }
     this.emit('change', change);
   }
+
+  /** An error of the loop: emitted (or a warning when nobody listens); a permanent one before the first set closes the watcher. */
+  #fail(error: Error): void {
+    const permanent = !this.#loop.known && isPermanentError(error);
+    if (permanent) {
+      this.#failure = error;
+      this.#rejectReady(error);
+    }
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else warnOnce(this.#service, error, permanent);
+    if (permanent) this.close();
+  }
+}
+
+/** A process warning for an error nobody listened for, once per error code in this process. */
+function warnOnce(service: string, error: Error, permanent: boolean): void {
+  const kind = String((error as { code?: unknown }).code ?? error.name);
+  if (warned.has(kind)) return;
+  warned.add(kind);
+  const what = permanent ? 'the watcher closed: no retry can fix this' : 'the watcher keeps retrying and keeps its last set';
+  process.emitWarning(`watchPeers(${JSON.stringify(service)}): ${error.message} (${what})`, {
+    type: 'HeadlessSdWarning',
+    code: WATCH_ERROR_WARNING,
+    detail: `No 'error' listener on the PeerWatcher: add watcher.on('error', ...) to handle errors. This warning is shown once per error code (${kind}).`,
+  });
 }
 
 function cancelled(message: string): DnsError {
@@ -165,8 +239,11 @@ function cancelled(message: string): DnsError {
  * ```ts
  * for await (const { added, removed } of watchPeers('nginx', { port: 'web' })) { ... }
  * ```
+ * Throws {@link InvalidArgumentError} for a bad option, an unknown option key (with a
+ * suggestion), or `client` with options that only a new client would use.
  */
 export function watchPeers(service: string, options: WatchPeersOptions = {}): PeerWatcher {
+  checkOptions('watchPeers', service, options);
   const minInterval = checkDuration('minInterval', options.minInterval, 1000);
   const maxInterval = checkDuration('maxInterval', options.maxInterval, 30_000);
   if (maxInterval < minInterval) throw new InvalidArgumentError('maxInterval', maxInterval, `>= minInterval (${minInterval})`);
@@ -178,7 +255,7 @@ export function watchPeers(service: string, options: WatchPeersOptions = {}): Pe
     if (options.kubernetes !== undefined) checkKubernetesOptions(options.kubernetes);
   }
   const loop = registry.acquire(loopKey(service, options), () => createSource(service, options, { minInterval, maxInterval }));
-  return new PeerWatcher(loop, options.signal);
+  return new PeerWatcher(loop, options.signal, service);
 }
 
 function createSource(service: string, options: WatchPeersOptions, intervals: { minInterval: number; maxInterval: number }): PeerSource {

@@ -48,6 +48,8 @@ export interface DnsErrorDetails {
   rrtype?: string | undefined;
   /** The server (`host:port`) that gave the last answer or failure. */
   server?: string | undefined;
+  /** node:dns's name of the call: `querySrv`, `queryA`, ... (default: from `rrtype`). */
+  syscall?: string | undefined;
   /** The underlying error, when there is one (socket error, decode error). */
   cause?: unknown;
 }
@@ -62,6 +64,8 @@ export class DnsError extends Error {
   readonly hostname: string | undefined;
   readonly rrtype: string | undefined;
   readonly server: string | undefined;
+  /** As node:dns sets it: `queryA`, `queryAaaa`, `querySrv`, ... (undefined when no query was made). */
+  readonly syscall: string | undefined;
 
   constructor(code: DnsErrorCodeValue, message: string, details: DnsErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -69,6 +73,8 @@ export class DnsError extends Error {
     this.hostname = details.hostname;
     this.rrtype = details.rrtype;
     this.server = details.server;
+    const type = details.rrtype;
+    this.syscall = details.syscall ?? (type ? `query${type.charAt(0).toUpperCase()}${type.slice(1).toLowerCase()}` : undefined);
   }
 }
 

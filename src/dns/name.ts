@@ -18,7 +18,9 @@ export function checkName(name: string, rrtype?: string): string {
   if (bare.length === 0) throw badName(name, rrtype, 'empty name');
   if (bare.length > MAX_NAME_LENGTH) throw badName(name, rrtype, `longer than ${MAX_NAME_LENGTH} octets`);
   // eslint-disable-next-line no-control-regex
-  if (/[^\x21-\x7e]/.test(bare)) throw badName(name, rrtype, 'only printable ASCII is allowed (use punycode for IDNs)');
+  if (/[^\x20-\x7e]/.test(bare)) throw badName(name, rrtype, 'only printable ASCII is allowed, space included (use punycode for IDNs)');
+  // A space is a legal octet inside a label (RFC 2181), but at either end it is a paste slip.
+  if (bare.startsWith(' ') || bare.endsWith(' ')) throw badName(name, rrtype, 'starts or ends with a space');
   let start = 0;
   for (;;) {
     const dot = bare.indexOf('.', start);

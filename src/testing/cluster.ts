@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
+import { InvalidArgumentError } from '../dns/invalid-argument.js';
 
 /** A Service port. Only named ports get SRV records. */
 export interface ServicePort {
@@ -162,11 +163,14 @@ export class TestCluster extends EventEmitter {
 
   constructor(options: TestClusterOptions = {}) {
     super();
+    if (options.clusterDomain !== undefined && (typeof options.clusterDomain !== 'string' || options.clusterDomain.replace(/\.$/, '') === '')) {
+      throw new InvalidArgumentError('clusterDomain', options.clusterDomain, 'a DNS name such as cluster.local');
+    }
     this.clusterDomain = (options.clusterDomain ?? 'cluster.local').replace(/\.$/, '').toLowerCase();
     this.ttl = options.ttl ?? 5;
     this.ipFamilies = options.ipFamilies ?? 'IPv4';
     if (!Number.isInteger(this.ttl) || this.ttl < 0 || this.ttl > 3600) {
-      throw new RangeError(`ttl must be an integer in 0..3600, got ${options.ttl}`);
+      throw new InvalidArgumentError('ttl', options.ttl, 'an integer number of seconds from 0 to 3600');
     }
   }
 
@@ -327,7 +331,7 @@ export class TestCluster extends EventEmitter {
   }
 
   #scale(state: { spec: StatefulSetSpec; replicas: number }, replicas: number): void {
-    if (!Number.isInteger(replicas) || replicas < 0) throw new RangeError(`replicas must be an integer >= 0, got ${replicas}`);
+    if (!Number.isInteger(replicas) || replicas < 0) throw new InvalidArgumentError('replicas', replicas, 'an integer >= 0');
     const { spec } = state;
     const start = spec.ordinalsStart ?? 0;
     const namespace = spec.namespace ?? 'default';
@@ -411,7 +415,7 @@ function comparePods(a: Pod, b: Pod): number {
 }
 
 function checkAddresses(addresses: string[]): string[] {
-  for (const a of addresses) if (isIP(a) === 0) throw new TypeError(`not an IP address: ${a}`);
+  for (const a of addresses) if (typeof a !== 'string' || isIP(a) === 0) throw new InvalidArgumentError('pod address', a, 'an IP address');
   return [...addresses];
 }
 
@@ -421,7 +425,11 @@ function familiesOf(addresses: readonly string[]): IpFamilies {
   return v4 && v6 ? 'DualStack' : v6 ? 'IPv6' : 'IPv4';
 }
 
-/** Creates an empty {@link TestCluster}. */
-export async function createTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
+/**
+ * Creates an empty {@link TestCluster}, synchronously. `await createTestCluster()` still
+ * works (awaiting a value that is not a promise gives the value); a cluster is not a thenable.
+ * Throws {@link InvalidArgumentError} for a bad option (`ttl` outside 0..3600, ...).
+ */
+export function createTestCluster(options: TestClusterOptions = {}): TestCluster {
   return new TestCluster(options);
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { IpFamilies, TestCluster } from './cluster.js';
 import { createDemoCluster, createPodsCluster, parsePodsSpec, type PodsItem } from './demo.js';
 import { createTestServer, formatHostPort, type TestDnsServer } from './dns-server.js';
@@ -7,7 +8,7 @@ import { InvalidArgumentError } from '../dns/invalid-argument.js';
 export interface ServeOptions {
   /** Default `127.0.0.1`. */
   host?: string;
-  /** Default 5353; 0 picks a free port. */
+  /** Default {@link DEFAULT_SERVE_PORT} (5300); 0 picks a free port. */
   port?: number;
   /** The demo cluster ({@link createDemoCluster}); the default when `pods` is not given. */
   demo?: boolean;
@@ -34,6 +35,14 @@ export interface ServeHandle {
   close(): Promise<void>;
 }
 
+/**
+ * The port `serve` listens on when none is given: 5300. Not 5353, the mDNS port that
+ * macOS and Linux with avahi hold; not 1053, which CoreDNS's own docs use for a local
+ * CoreDNS; below every system's ephemeral range (Linux 32768+, macOS/Windows 49152+), so
+ * no outgoing connection holds it; and no common service listens on it on a laptop.
+ */
+export const DEFAULT_SERVE_PORT = 5300;
+
 /** Longest list of pods the banner prints per Service. */
 const BANNER_PODS = 5;
 
@@ -44,6 +53,9 @@ const BANNER_PODS = 5;
 export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   if (options.demo && options.pods !== undefined) {
     throw new InvalidArgumentError('serve takes either demo or pods, not both');
+  }
+  if (options.host !== undefined && isIP(options.host) === 0) {
+    throw new InvalidArgumentError('host', options.host, 'an IP address such as 127.0.0.1 or ::1');
   }
   const write = options.write ?? ((): void => {});
   const clusterOptions = {
@@ -56,7 +68,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
   const server = await createTestServer({
     cluster,
     host: options.host ?? '127.0.0.1',
-    port: options.port ?? 5353,
+    port: options.port ?? DEFAULT_SERVE_PORT,
   });
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));

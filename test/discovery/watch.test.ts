@@ -8,7 +8,8 @@ import { nginxFixture } from '../helpers/fixtures.ts';
 import type { NginxFixture } from '../helpers/fixtures.ts';
 
 const names = (ps: Peer[]): string[] => ps.map((p) => p.name ?? p.address);
-const fast = { minInterval: 20, maxInterval: 100, timeout: 100, attempts: 1 } as const;
+// A generous timeout: on a loaded machine a 100 ms try can expire, and a timeout is an error event.
+const fast = { minInterval: 20, maxInterval: 100, timeout: 1000, attempts: 1 } as const;
 
 function watch(f: NginxFixture, extra: Record<string, unknown> = {}): { watcher: PeerWatcher; changes: PeerChange[]; errors: Error[] } {
   const watcher = watchPeers('nginx', { port: 'web', namespace: 'default', servers: f.servers, ...fast, ...extra });
@@ -89,11 +90,11 @@ describe('watchPeers() over the test cluster', () => {
       try {
         const first = await watcher.ready;
         f.dns.fault(fault);
-        await until(() => errors.length >= 2, 'errors under the fault');
+        await until(() => errors.length >= 2, 'errors under the fault', 30_000);
         assert.deepEqual(watcher.peers, first);
         f.dns.clearFaults();
         const queriesAt = f.dns.queries.length;
-        await until(() => f.dns.queries.length >= queriesAt + 3, 'polls after recovery');
+        await until(() => f.dns.queries.length >= queriesAt + 3, 'polls after recovery', 30_000);
         assert.equal(changes.length, 1, 'nothing changed, so no change after the initial set');
       } finally {
         watcher.close();
@@ -160,26 +161,34 @@ describe('watchPeers() over the test cluster', () => {
     }
   });
 
-  test('for await: first item is the current set; break ends that iterator only; close ends them all', async () => {
+  test('for await: first item is the current set; break closes the watcher; close ends every iterator', async () => {
     const f = await nginxFixture({ ttl: 0 });
+    const first = watchPeers('nginx', { port: 'web', namespace: 'default', servers: f.servers, ...fast });
     const watcher = watchPeers('nginx', { port: 'web', namespace: 'default', servers: f.servers, ...fast });
     try {
-      for await (const change of watcher) {
+      for await (const change of first) {
         assert.deepEqual(names(change.added), ['nginx-0', 'nginx-1', 'nginx-2']);
         break;
       }
-      assert.equal(watcher.closed, false);
+      assert.equal(first.closed, true, 'break closes the watcher it iterates');
+      assert.equal(watcher.closed, false, 'a watcher sharing the loop goes on');
       const seen: PeerChange[] = [];
+      const other: PeerChange[] = [];
       const consumer = (async () => {
         for await (const change of watcher) seen.push(change);
       })();
-      await until(() => seen.length === 1, 'second iterator starts with the set');
+      const second = (async () => {
+        for await (const change of watcher) other.push(change);
+      })();
+      await until(() => seen.length === 1 && other.length === 1, 'both iterators start with the set');
       f.set.scale(4);
-      await until(() => seen.length === 2, 'the scale change');
+      await until(() => seen.length === 2 && other.length === 2, 'the scale change');
       assert.deepEqual(names(seen[1]!.added), ['nginx-3']);
       watcher.close();
       await consumer;
+      await second;
     } finally {
+      first.close();
       watcher.close();
       await f.close();
     }

@@ -246,7 +246,7 @@ describe('DnsClient over UDP', () => {
     const server = await answering();
     const c = client(server.servers);
     try {
-      for (const bad of ['a..b', `${'x'.repeat(64)}.example`, `${'a.'.repeat(127)}b`, '', 'sp ace.example', 'caf\u00e9.example']) {
+      for (const bad of ['a..b', `${'x'.repeat(64)}.example`, `${'a.'.repeat(127)}b`, '', ' space.example', 'tab\there.example', 'caf\u00e9.example']) {
         await rejects(c.resolve4(bad), 'EBADNAME');
       }
       await assert.rejects(c.query(NAME, 'BOGUS' as 'A'), { code: 'ERR_INVALID_ARG_VALUE' });

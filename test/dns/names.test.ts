@@ -10,7 +10,9 @@ function isValid(name: string): boolean {
   if (name === '.') return true;
   const bare = name.endsWith('.') ? name.slice(0, -1) : name;
   if (bare.length === 0 || bare.length > 253) return false;
-  if (![...bare].every((c) => c.charCodeAt(0) >= 0x21 && c.charCodeAt(0) <= 0x7e)) return false;
+  // Printable ASCII, space included, but not at either end (a paste slip).
+  if (![...bare].every((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) <= 0x7e)) return false;
+  if (bare.startsWith(' ') || bare.endsWith(' ')) return false;
   return bare.split('.').every((label) => label.length >= 1 && label.length <= 63);
 }
 
