@@ -107,15 +107,15 @@ export function checkOptions(call: OptionsOf, service: unknown, options: unknown
   for (const flag of ['allowEmpty', 'includeNotReady'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw new InvalidArgumentError(flag, o[flag], 'true or false');
   }
-  if (o.source !== undefined && o.source !== 'dns' && o.source !== 'kubernetes') {
-    throw new InvalidArgumentError('source', o.source, "'dns' or 'kubernetes'");
+  if (o.source !== undefined && o.source !== 'dns' && o.source !== 'kubernetes' && o.source !== 'auto') {
+    throw new InvalidArgumentError('source', o.source, "'dns', 'kubernetes' or 'auto'");
   }
   if (o.kubernetes !== undefined && (o.kubernetes === null || typeof o.kubernetes !== 'object' || Array.isArray(o.kubernetes))) {
     throw new InvalidArgumentError('kubernetes', o.kubernetes, 'an object ({ url, token, ca, ... })');
   }
-  if (o.source !== 'kubernetes' && (o.kubernetes !== undefined || o.includeNotReady === true)) {
+  if (o.source !== 'kubernetes' && o.source !== 'auto' && (o.kubernetes !== undefined || o.includeNotReady === true)) {
     throw new InvalidArgumentError(
-      `option ${o.kubernetes !== undefined ? 'kubernetes' : 'includeNotReady'} is for the Kubernetes API source: add source: 'kubernetes'`,
+      `option ${o.kubernetes !== undefined ? 'kubernetes' : 'includeNotReady'} is for the Kubernetes API source: add source: 'kubernetes' (or 'auto')`,
     );
   }
   if (o.source === 'kubernetes') {
