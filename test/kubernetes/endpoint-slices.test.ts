@@ -1,13 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  EndpointSliceIndex,
   endpointIncluded,
   endpointSliceProblem,
   peersFromSlices,
   slicePeerInits,
 } from '../../src/kubernetes/endpoint-slices.ts';
 import type { EndpointSlice, SliceEndpoint, SlicePeerOptions } from '../../src/kubernetes/endpoint-slices.ts';
+import { EndpointSliceIndex } from '../../src/kubernetes/slice-index.ts';
 import { NOBODY, keysOf, namesOf } from './fixture.ts';
 
 const base: SlicePeerOptions = {
@@ -125,7 +125,7 @@ describe('EndpointSliceIndex', () => {
   test('one slice changed: only it is recomputed, other peers keep their objects', () => {
     const index = new EndpointSliceIndex(base, NOBODY);
     const slices = hundredSlices();
-    assert.equal(index.replace(slices), true);
+    assert.equal(index.replace(slices)!.added.length, 10_000);
     assert.equal(index.recomputed, 100);
     const before = index.peers;
     assert.equal(before.length, 10_000);
@@ -133,14 +133,16 @@ describe('EndpointSliceIndex', () => {
     const changed = structuredClone(slices[42]!);
     changed.metadata.resourceVersion = String(rv++);
     changed.endpoints![7]!.conditions = { ready: false };
-    assert.equal(index.set(changed), true);
+    const delta = index.set(changed)!;
+    assert.deepEqual(namesOf(delta.removed), ['web-4207'], 'the change is the one peer');
+    assert.deepEqual([delta.added, delta.updated], [[], []]);
     assert.equal(index.recomputed, 101, 'one slice recomputed, not 100');
     const after = index.peers;
     assert.equal(after.length, 9_999);
     assert.ok(!after.some((p) => p.name === 'web-4207'));
     const previous = new Set(before);
     const same = after.filter((p) => previous.has(p)).length;
-    assert.equal(same, 9_900, 'the 99 slices not touched keep their Peer objects');
+    assert.equal(same, 9_999, 'every peer that did not change keeps its Peer object, in the changed slice too');
   });
 
   test('no change, no recompute: same resourceVersion skipped; new version with the same peers is not a change', () => {
@@ -149,11 +151,11 @@ describe('EndpointSliceIndex', () => {
     index.replace(slices);
     const peers = index.peers;
     // A relist repeating the same versions.
-    assert.equal(index.replace(slices), false);
+    assert.equal(index.replace(slices), null);
     assert.equal(index.recomputed, 3);
     // New version, same peers (e.g. a not-ready endpoint's node changed).
     const bumped = { ...structuredClone(slices[1]!), metadata: { ...slices[1]!.metadata, resourceVersion: String(rv++) } };
-    assert.equal(index.set(bumped), false);
+    assert.equal(index.set(bumped), null);
     assert.equal(index.recomputed, 4);
     assert.equal(index.peers, peers, 'the union is not rebuilt');
   });
@@ -162,14 +164,14 @@ describe('EndpointSliceIndex', () => {
     const index = new EndpointSliceIndex(base, NOBODY);
     const slices = hundredSlices().slice(0, 3);
     index.replace(slices);
-    assert.equal(index.delete('nginx-1'), true);
-    assert.equal(index.delete('nginx-1'), false);
+    assert.equal(index.delete('nginx-1')!.removed.length, 100);
+    assert.equal(index.delete('nginx-1'), null);
     assert.equal(index.peers.length, 200);
-    assert.equal(index.replace([slices[0]!]), true);
+    assert.equal(index.replace([slices[0]!])!.removed.length, 100);
     assert.deepEqual(index.names, ['nginx-0']);
     assert.equal(index.peers.length, 100);
     // An empty slice going away changes nothing.
     index.set(slice('empty', 'IPv4', []));
-    assert.equal(index.delete('empty'), false);
+    assert.equal(index.delete('empty'), null);
   });
 });
