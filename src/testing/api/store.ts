@@ -54,6 +54,18 @@ interface ServiceState {
 }
 
 const FIRST_RESOURCE_VERSION = 1000;
+
+// Address families of a pod's addresses (an immutable array per pod version), worked out once.
+const familyMasks = new WeakMap<readonly string[], number>();
+function hasType(addresses: readonly string[], type: AddressType): boolean {
+  let mask = familyMasks.get(addresses);
+  if (mask === undefined) {
+    mask = 0;
+    for (const a of addresses) mask |= familyType(a) === 'IPv4' ? 1 : 2;
+    familyMasks.set(addresses, mask);
+  }
+  return (mask & (type === 'IPv4' ? 1 : 2)) !== 0;
+}
 /** Paginated-list snapshots kept for continue tokens. */
 const SNAPSHOT_LIMIT = 32;
 
@@ -180,7 +192,7 @@ export class SliceStore {
       const left = new Set<SliceState>();
       for (const [pod, slice] of placement) {
         const e = byPod.get(pod);
-        if (!e || !e.addresses.some((a) => familyType(a) === type)) {
+        if (!e || !hasType(e.addresses, type)) {
           placement.delete(pod);
           slice.renderedPods.delete(pod);
           left.add(slice);
@@ -190,10 +202,18 @@ export class SliceStore {
         slice.members = slice.members.filter((m) => placement.get(m) === slice);
         slice.dirty = true;
       }
-      // New pods join the first slice with room, else a new one.
+      // New pods join the first slice with room, else a new one; a changed pod makes its slice stale.
+      let room = 0;
       for (const e of endpoints) {
-        if (placement.has(e.pod.name) || !e.addresses.some((a) => familyType(a) === type)) continue;
-        let slice = state.slices.find((s) => s.addressType === type && s.members.length < this.#max);
+        const home = placement.get(e.pod.name);
+        if (home) {
+          if (home.renderedPods.get(e.pod.name) !== e.pod) home.dirty = true;
+          continue;
+        }
+        if (!hasType(e.addresses, type)) continue;
+        // Slices only fill up in this loop: one skipped stays full, so the search goes on from there.
+        while (room < state.slices.length && (state.slices[room]!.addressType !== type || state.slices[room]!.members.length >= this.#max)) room++;
+        let slice = state.slices[room];
         if (!slice) {
           slice = this.#newSlice(state, type);
           state.slices.push(slice);
@@ -209,21 +229,18 @@ export class SliceStore {
       const placeholder = state.slices.find((s) => s.resourceVersion > 0 && s.addressType === 'IPv4') ?? state.slices.find((s) => s.resourceVersion > 0);
       kept.push(placeholder ?? this.#newSlice(state, 'IPv4'));
     }
+    const keep = new Set(kept);
     for (const slice of state.slices) {
-      if (!kept.includes(slice) && slice.resourceVersion > 0) {
+      if (!keep.has(slice) && slice.resourceVersion > 0) {
         this.#event('DELETED', slice);
         this.#ordered = null;
       }
     }
     state.slices = kept;
-    for (const slice of kept) if (this.#stale(slice, service, byPod)) this.#render(state, service, slice, byPod);
-  }
-
-  /** Whether a slice must be rendered again: new, its members changed, a member pod changed, or its Service did. */
-  #stale(slice: SliceState, service: Service, byPod: Map<string, Endpoint>): boolean {
-    if (slice.dirty || slice.resourceVersion === 0 || slice.renderedService !== service) return true;
-    for (const pod of slice.members) if (slice.renderedPods.get(pod) !== byPod.get(pod)?.pod) return true;
-    return false;
+    // Only new slices, slices whose members or member pods changed, or all when the Service did.
+    for (const slice of kept) {
+      if (slice.dirty || slice.resourceVersion === 0 || slice.renderedService !== service) this.#render(state, service, slice, byPod);
+    }
   }
 
   #newSlice(state: ServiceState, addressType: AddressType): SliceState {
