@@ -59,7 +59,7 @@ export function parseList(value: unknown, ctx: RequestContext): EndpointSliceLis
   const invalid: KubernetesApiError[] = [];
   for (const item of value.items as unknown[]) {
     const problem = endpointSliceProblem(item);
-    if (problem) invalid.push(badResponse(`the EndpointSliceList holds a bad EndpointSlice, left out: ${problem}`, ctx));
+    if (problem) invalid.push(badResponse(`the EndpointSliceList holds a bad EndpointSlice: ${problem}`, ctx));
     else items.push(item as EndpointSlice);
   }
   return { resourceVersion: rv, items, invalid, continue: typeof token === 'string' && token !== '' ? token : null };
