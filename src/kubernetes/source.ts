@@ -182,9 +182,10 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
 export interface KubernetesPeerListener {
   /**
    * The whole normalized set: after the first list, then after each event that changes it.
-   * `change` says what changed since the last call (the first call: everything added).
+   * `change` says what changed from `since`, the `peers` array of the call before (null on
+   * the first call, whose change has every peer added).
    */
-  onPeers(peers: Peer[], change: PeerChange): void;
+  onPeers(peers: Peer[], change: PeerChange, since: Peer[] | null): void;
   /** A failure; the watch retries with backoff and keeps the last set. */
   onError(error: KubernetesApiError): void;
 }
@@ -225,6 +226,8 @@ export class EndpointSliceWatch {
   readonly #loop: ListWatch;
   #index: EndpointSliceIndex | null = null;
   #last: Peer[] | null = null;
+  /** The array handed to the listener last. */
+  #given: Peer[] | null = null;
   #agent: Agent | null = null;
   #client: EndpointSliceClient | null = null;
   #closed = false;
@@ -331,7 +334,9 @@ export class EndpointSliceWatch {
     const peers = this.#index!.peers;
     this.#last = peers;
     const change: PeerChange = { peers: [...peers], ...delta };
-    this.#call(() => this.#listener.onPeers(change.peers, change));
+    const since = this.#given;
+    this.#given = change.peers;
+    this.#call(() => this.#listener.onPeers(change.peers, change, since));
   }
 
   /** Calls the listener; its exception surfaces as an uncaught one, not as a watch failure. */
