@@ -174,14 +174,21 @@ function urlOf(tls: boolean, host: string, port: number): string {
 }
 
 /**
- * A fake Kubernetes API server over a {@link TestCluster}: the EndpointSlice list and watch of
- * `/apis/discovery.k8s.io/v1/namespaces/<ns>/endpointslices` as the real one answers them
- * (Status objects for 401/403/404/410, NDJSON watch events, bookmarks, resourceVersions),
- * with faults for tests. HTTP or HTTPS (`tls: true`) on loopback.
+ * A fake Kubernetes API server over a {@link TestCluster}, on loopback, that real clients can use:
+ * kubectl (`get endpointslices [-w] [-o json]`, with the columns kubectl shows) and client
+ * libraries such as `@kubernetes/client-node` (list, watch, informers). It serves discovery
+ * (`/version`, `/api`, `/apis`), EndpointSlices per namespace and cluster-wide, get by name,
+ * `limit`/`continue` pages (410 Expired once the token's version is compacted), label selectors
+ * in the full grammar and `metadata.name`/`metadata.namespace` field selectors, watches with
+ * bookmarks and watch-list (`sendInitialEvents` with the `k8s.io/initial-events-end` bookmark),
+ * the 400/422 a real server gives for bad parameters, and the model's namespaces, Services and
+ * pods read-only. Faults for tests; HTTP or HTTPS (`tls: true`); `kubeconfig()` writes a
+ * kubeconfig for it.
  *
  * ```ts
  * const api = await createFakeKubernetesApi({ cluster, tls: true, token: 't' });
  * await peers('nginx', { source: 'kubernetes', kubernetes: { url: api.url, ca: api.ca, token: 't' } });
+ * await writeFile('kubeconfig', api.kubeconfig()); // KUBECONFIG=kubeconfig kubectl get endpointslices
  * ```
  */
 export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions): Promise<FakeKubernetesApi> {
@@ -333,6 +340,11 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
       return;
     }
     if (target.kind === 'core') {
+      if (parsed.watch) {
+        // Read-only and unwatched here: discovery does not list `watch` for them.
+        replyStatus(failure(405, 'the server does not allow this method on the requested resource'));
+        return;
+      }
       const answer = coreAnswer(cluster, target.resource, namespace, name, parsed, String(store.resourceVersion), since);
       if ('body' in answer) replyStatus(answer);
       else reply(200, answer.text);

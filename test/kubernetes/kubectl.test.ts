@@ -48,6 +48,10 @@ describe('kubectl against the fake API', () => {
     const rows = lines.slice(1).map((l) => l.split(/\s+/));
     assert.ok(rows.every((r) => /^nginx-[a-z0-9]{5}$/.test(r[0]!) && r[1] === 'IPv4' && r[2] === '80' && /^\d+[smhd]/.test(r[4]!)), out);
     assert.deepEqual(rows.map((r) => r[3]).join(',').split(',').sort(), set.pods.map((p) => p.addresses[0]).sort());
+    // Every namespace: kubectl adds the NAMESPACE column from the rows' metadata.
+    const all = await kubectl('get', 'endpointslices', '--all-namespaces');
+    assert.match(all, /^NAMESPACE\s+NAME\s+ADDRESSTYPE\s+PORTS\s+ENDPOINTS\s+AGE\n/);
+    assert.equal(all.trim().split('\n').filter((l) => l.startsWith('default ')).length, 2, all);
     // The token went with every request, over TLS.
     assert.ok(api.requests.length > 0 && api.requests.every((r) => r.token === 'kubectl-token'));
   });
