@@ -20,67 +20,72 @@ function show(value: unknown): string {
   return typeof value === 'object' ? 'an object' : typeof value === 'number' ? String(value) : typeof value;
 }
 
-/** Why an optional string field is wrong, or null. */
-function textProblem(value: unknown, what: string): string | null {
+// Printable text of a sane length: control characters would reach logs and terminals raw.
+const PRINTABLE = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+const ASCII = /^[ -~]*$/;
+
+/** Why an optional string field is wrong ("is 5, not a string"), or null. Messages are built only on failure. */
+function textProblem(value: unknown): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'string') return `${what} is ${show(value)}, not a string`;
-  if (value.length > MAX_TEXT) return `${what} is longer than ${MAX_TEXT} characters`;
-  // Control characters would reach logs and terminals raw.
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return `${what} ${show(value)} holds control characters`;
+  if (typeof value !== 'string') return `is ${show(value)}, not a string`;
+  if (value.length > MAX_TEXT) return `is longer than ${MAX_TEXT} characters`;
+  // Plain ASCII first: one quick test for what clusters send.
+  if (!ASCII.test(value) && !PRINTABLE.test(value)) return `${show(value)} holds control characters`;
   return null;
 }
 
-function booleanProblem(value: unknown, what: string): string | null {
+function booleanProblem(value: unknown): string | null {
   if (value === undefined || value === null || typeof value === 'boolean') return null;
-  return `${what} is ${show(value)}, not a boolean`;
+  return `is ${show(value)}, not a boolean`;
 }
 
+/** The first problem among `fields` of `object`, as "<prefix>.<field> <problem>". */
+function fieldsProblem(object: Record<string, unknown>, fields: readonly string[], check: (v: unknown) => string | null, prefix: string): string | null {
+  for (const f of fields) {
+    const problem = check(object[f]);
+    if (problem) return `${prefix}.${f} ${problem}`;
+  }
+  return null;
+}
+
+const CONDITIONS = ['ready', 'serving', 'terminating'] as const;
+const ENDPOINT_TEXT = ['zone', 'nodeName'] as const;
+const REF_TEXT = ['kind', 'name', 'namespace', 'uid'] as const;
+const PORT_TEXT = ['name', 'protocol', 'appProtocol'] as const;
+
 function endpointProblem(endpoint: unknown, i: number): string | null {
-  const at = `endpoints[${i}]`;
-  if (!isObject(endpoint)) return `${at} is ${show(endpoint)}, not an object`;
+  if (!isObject(endpoint)) return `endpoints[${i}] is ${show(endpoint)}, not an object`;
   const addresses = endpoint.addresses;
-  if (!Array.isArray(addresses)) return `${at} has no addresses list`;
+  if (!Array.isArray(addresses)) return `endpoints[${i}] has no addresses list`;
   for (let a = 0; a < addresses.length; a++) {
     const address: unknown = addresses[a];
-    if (typeof address !== 'string' || address.length > 64) return `${at}.addresses[${a}] is ${show(address)}, not an address`;
+    if (typeof address !== 'string' || address.length > 64) return `endpoints[${i}].addresses[${a}] is ${show(address)}, not an address`;
   }
   const hostname = endpoint.hostname;
   if (hostname !== undefined && hostname !== null && (typeof hostname !== 'string' || !DNS_LABEL.test(hostname))) {
-    return `${at}.hostname is ${show(hostname)}, not a DNS label`;
+    return `endpoints[${i}].hostname is ${show(hostname)}, not a DNS label`;
   }
   const conditions = endpoint.conditions;
   if (conditions !== undefined && conditions !== null) {
-    if (!isObject(conditions)) return `${at}.conditions is ${show(conditions)}, not an object`;
-    for (const c of ['ready', 'serving', 'terminating'] as const) {
-      const problem = booleanProblem(conditions[c], `${at}.conditions.${c}`);
-      if (problem) return problem;
-    }
-  }
-  for (const f of ['zone', 'nodeName'] as const) {
-    const problem = textProblem(endpoint[f], `${at}.${f}`);
+    if (!isObject(conditions)) return `endpoints[${i}].conditions is ${show(conditions)}, not an object`;
+    const problem = fieldsProblem(conditions, CONDITIONS, booleanProblem, `endpoints[${i}].conditions`);
     if (problem) return problem;
   }
+  const problem = fieldsProblem(endpoint, ENDPOINT_TEXT, textProblem, `endpoints[${i}]`);
+  if (problem) return problem;
   const ref = endpoint.targetRef;
-  if (ref !== undefined && ref !== null) {
-    if (!isObject(ref)) return `${at}.targetRef is ${show(ref)}, not an object`;
-    for (const f of ['kind', 'name', 'namespace', 'uid'] as const) {
-      const problem = textProblem(ref[f], `${at}.targetRef.${f}`);
-      if (problem) return problem;
-    }
-  }
-  return null;
+  if (ref === undefined || ref === null) return null;
+  if (!isObject(ref)) return `endpoints[${i}].targetRef is ${show(ref)}, not an object`;
+  return fieldsProblem(ref, REF_TEXT, textProblem, `endpoints[${i}].targetRef`);
 }
 
 function portProblem(port: unknown, i: number): string | null {
-  const at = `ports[${i}]`;
-  if (!isObject(port)) return `${at} is ${show(port)}, not an object`;
-  for (const f of ['name', 'protocol', 'appProtocol'] as const) {
-    const problem = textProblem(port[f], `${at}.${f}`);
-    if (problem) return problem;
-  }
+  if (!isObject(port)) return `ports[${i}] is ${show(port)}, not an object`;
+  const problem = fieldsProblem(port, PORT_TEXT, textProblem, `ports[${i}]`);
+  if (problem) return problem;
   const n = port.port;
   if (n !== undefined && n !== null && !(typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535)) {
-    return `${at}.port is ${show(n)}, not a port number (1-65535)`;
+    return `ports[${i}].port is ${show(n)}, not a port number (1-65535)`;
   }
   return null;
 }
