@@ -8,6 +8,7 @@ import {
 } from '../../src/kubernetes/endpoint-slices.ts';
 import type { EndpointSlice, SliceEndpoint, SlicePeerOptions } from '../../src/kubernetes/endpoint-slices.ts';
 import { EndpointSliceIndex } from '../../src/kubernetes/slice-index.ts';
+import { diffPeers } from '../../src/peer/index.ts';
 import { NOBODY, keysOf, namesOf } from './fixture.ts';
 
 const base: SlicePeerOptions = {
@@ -173,5 +174,48 @@ describe('EndpointSliceIndex', () => {
     // An empty slice going away changes nothing.
     index.set(slice('empty', 'IPv4', []));
     assert.equal(index.delete('empty'), null);
+  });
+});
+
+describe('EndpointSliceIndex against a full recompute', () => {
+  test('random events over slices that share pods: the union and each change equal a full recompute and a full diff', () => {
+    // A small deterministic generator: the same run every time.
+    let seed = 42;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const index = new EndpointSliceIndex({ ...base, includeNotReady: true }, NOBODY);
+    const current = new Map<string, EndpointSlice>();
+    let version = 1_000;
+    const key = (p: { host: string | null; address: string; port: number | null }) => `${p.host}|${p.address}|${p.port}`;
+    for (let step = 0; step < 400; step++) {
+      const name = `s-${random(4)}`;
+      const before = index.peers;
+      let delta;
+      if (random(6) === 0) {
+        delta = index.delete(name);
+        current.delete(name);
+      } else {
+        // 0..40 pods out of 60, so slices overlap (a pod moving between slices), with random conditions and zones.
+        const pods = Array.from({ length: random(40) }, () => random(60));
+        const endpoints = pods.map((i) => ({
+          ...ep(`web-${i}`, `10.0.0.${i + 1}`, { ready: random(3) !== 0, serving: random(2) === 0 }),
+          zone: `z-${random(2)}`,
+        }));
+        const s: EndpointSlice = { metadata: { name, resourceVersion: String(version++) }, addressType: 'IPv4', endpoints, ports: [{ name: 'web', port: 80, protocol: 'TCP' }] };
+        delta = step % 50 === 49 ? index.replace([...current.values()].filter((c) => c.metadata.name !== name).concat(s)) : index.set(s);
+        current.set(name, s);
+      }
+      const after = index.peers;
+      assert.deepEqual(after.map(key), peersFromSlices(current.values(), { ...base, includeNotReady: true }, NOBODY).map(key), `step ${step}: the union`);
+      const full = diffPeers(before, after);
+      assert.deepEqual(
+        [delta?.added ?? [], delta?.removed ?? [], delta?.updated ?? []].map((l) => l.map(key)),
+        [full.added, full.removed, full.updated].map((l) => l.map(key)),
+        `step ${step}: the change`,
+      );
+      for (const p of after) assert.ok(Object.isFrozen(p));
+    }
   });
 });
