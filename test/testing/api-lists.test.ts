@@ -172,4 +172,22 @@ describe('fake API lists', () => {
       if (changed) assert.equal(s.ports[0]!.port, 8080);
     }
   });
+
+  test('a pod change that does not show in its slice is no event and no new version', async () => {
+    const rv = api.resourceVersion;
+    cluster.setReady('web-1', true); // already ready: a new pod object, the same endpoint
+    assert.equal(api.resourceVersion, rv);
+    cluster.setReady('web-1', false);
+    assert.equal(Number(api.resourceVersion), Number(rv) + 1);
+  });
+
+  test('kubeconfig(): the server, its CA, the token and the context namespace, as YAML', async () => {
+    const text = api.kubeconfig({ namespace: 'data', token: 'a "quoted" token' });
+    assert.match(text, /^apiVersion: v1\nkind: Config\n/);
+    assert.ok(text.includes(`server: "${api.url}"`));
+    assert.ok(text.includes('token: "a \\"quoted\\" token"'));
+    assert.ok(text.includes('namespace: "data"'));
+    assert.ok(!text.includes('certificate-authority-data'), 'no CA without tls');
+    assert.match(text, /current-context: "headless-sd-fake"\n$/);
+  });
 });
