@@ -98,9 +98,9 @@ export interface FakeKubernetesApi {
   readonly openWatches: number;
   /** True while listening. */
   readonly listening: boolean;
-  /** The current slices (of one namespace / Service when given), as a list would return them. */
+  /** The current slices (of one namespace / Service when given), as a list would return them (key order: namespace, name). */
   slices(namespace?: string, service?: string): FakeEndpointSlice[];
-  /** Forgets the event history: watches from older resourceVersions get an ERROR 410 event. */
+  /** Forgets the event history: watches from older resourceVersions get an ERROR 410 event, continue tokens of older lists a 410 Expired. */
   compact(): void;
   /** The token requests must carry from now on (null: none checked). Open watches stay open. */
   setToken(token: string | null): void;

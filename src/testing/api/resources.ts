@@ -33,7 +33,9 @@ export interface FakeEndpointSlice {
 /** IP family of a slice. */
 export type AddressType = 'IPv4' | 'IPv6';
 
+/** The label that names a slice's Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** The label that names a slice's controller. */
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 // The alphabet of generated name suffixes in Kubernetes (no vowels, no confusable digits).
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -49,6 +51,7 @@ export const uidOf = (text: string): string => {
 /** A 5-character generated-name suffix, stable for `text`. */
 export const suffixOf = (text: string): string => [...hash(text).subarray(0, 5)].map((b) => SUFFIX_ALPHABET[b % SUFFIX_ALPHABET.length]).join('');
 
+/** The slice address type an address belongs in. */
 export const familyType = (address: string): AddressType => (isIP(address) === 6 ? 'IPv6' : 'IPv4');
 
 /** Now as Kubernetes writes timestamps: RFC 3339 in UTC, whole seconds. */

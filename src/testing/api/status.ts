@@ -34,6 +34,7 @@ export const REASONS: Record<number, string> = {
   504: 'Timeout',
 };
 
+/** A Status failure with the reason that goes with `code`. */
 export const failure = (code: number, message: string, details?: Record<string, unknown>, metadata?: Record<string, string>): StatusReply => ({
   code,
   body: status(code, REASONS[code] ?? 'InternalError', message, details, metadata),

@@ -96,6 +96,7 @@ export class SliceStore {
     this.#emit = emit;
   }
 
+  /** The newest resourceVersion. */
   get resourceVersion(): number {
     return this.#rv;
   }
@@ -105,10 +106,12 @@ export class SliceStore {
     return this.#compacted;
   }
 
+  /** The cluster changed: the next {@link sync} looks. */
   markDirty(): void {
     this.#dirty = true;
   }
 
+  /** Drops the history and the list snapshots older than now. */
   compact(): void {
     this.sync();
     this.#history = [];
