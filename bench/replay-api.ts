@@ -99,6 +99,11 @@ export async function startReplayApi(recordings: Recording[]): Promise<ReplayApi
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"kind":"Status","code":404}');
       return;
     }
+    if (url.searchParams.has('sendInitialEvents')) {
+      // As an API server without the WatchList feature: the client lists instead.
+      res.writeHead(422, { 'content-type': 'application/json' }).end('{"kind":"Status","code":422,"reason":"Invalid"}');
+      return;
+    }
     if (url.searchParams.get('watch') !== '1' && url.searchParams.get('watch') !== 'true') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(rec.list);
       return;

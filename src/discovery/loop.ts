@@ -75,11 +75,13 @@ export class ResolutionLoop implements PeerSink {
     return this.#peers;
   }
 
-  update(peers: Peer[]): void {
+  update(peers: Peer[], known?: { change: PeerChange; since: Peer[] | null }): void {
     if (this.#closed) return;
-    const change = diffPeers(this.#peers, peers);
+    // The API source knows its change from the one slice that changed: no second full-set diff.
+    const change = known && known.since === this.#peers ? known.change : diffPeers(this.#peers, peers);
     const first = !this.#known;
-    this.#peers = change.peers;
+    // Kept as given when the source tracks it: its next `since` is then this very array.
+    this.#peers = known ? peers : change.peers;
     if (first) {
       this.#known = true;
       this.#resolveFirst(this.#peers);

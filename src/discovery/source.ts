@@ -1,9 +1,13 @@
-import type { Peer } from '../peer/index.js';
+import type { Peer, PeerChange } from '../peer/index.js';
 
 /** Where a resolution loop sends what a source finds. */
 export interface PeerSink {
-  /** The whole current set (normalized). */
-  update(peers: Peer[]): void;
+  /**
+   * The whole current set (normalized). `known`, when the source knows it, is the change
+   * from the array `since` (the `peers` it gave last): a sink still holding that very array
+   * need not diff the whole set.
+   */
+  update(peers: Peer[], known?: { change: PeerChange; since: Peer[] | null }): void;
   /** A failure; the last good set stays. */
   fail(error: Error): void;
 }

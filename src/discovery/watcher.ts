@@ -300,7 +300,7 @@ class KubernetesSource implements PeerSource {
           minBackoff: this.#intervals.minInterval,
           maxBackoff: this.#intervals.maxInterval,
         },
-        { onPeers: (peers) => sink.update(peers), onError: (error) => sink.fail(error) },
+        { onPeers: (peers, change, since) => sink.update(peers, { change, since }), onError: (error) => sink.fail(error) },
       );
     } catch (error) {
       // A bad option found late must not become an unhandled rejection.

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { makePeer, normalizePeers, peerDetailsDiffer, peerKey } from '../peer/index.js';
+import { makePeer, normalizePeers } from '../peer/index.js';
 import type { Peer, PeerInit, SelfIdentity } from '../peer/index.js';
 
 /** The label that ties an EndpointSlice to its Service. */
@@ -121,15 +121,6 @@ export function endpointDetails(endpoint: SliceEndpoint): Pick<PeerInit, 'ready'
   };
 }
 
-/** True when two normalized peer lists hold the same peers with the same details. */
-function samePeers(a: readonly Peer[], b: readonly Peer[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (peerKey(a[i]!) !== peerKey(b[i]!) || peerDetailsDiffer(a[i]!, b[i]!)) return false;
-  }
-  return true;
-}
-
 /** The normalized peers of one slice. */
 export function slicePeers(slice: EndpointSlice, options: SlicePeerOptions, self: SelfIdentity): Peer[] {
   return normalizePeers(slicePeerInits(slice, options).map((init) => makePeer(init, self)));
@@ -138,123 +129,9 @@ export function slicePeers(slice: EndpointSlice, options: SlicePeerOptions, self
 /** The normalized union of the peers of `slices`. */
 export function peersFromSlices(slices: Iterable<EndpointSlice>, options: SlicePeerOptions, self: SelfIdentity): Peer[] {
   const all: Peer[] = [];
-  for (const slice of slices) all.push(...slicePeers(slice, options, self));
+  // One at a time: a spread of a slice's peers as arguments overflows the stack at ~100,000.
+  for (const slice of slices) for (const peer of slicePeers(slice, options, self)) all.push(peer);
   return normalizePeers(all);
 }
 
-interface IndexedSlice {
-  resourceVersion: string | undefined;
-  peers: Peer[];
-}
-
-/**
- * The peers of a Service's slices, kept per slice: a watch event for one slice recomputes
- * that slice only, and unchanged slices keep their Peer objects. The union is rebuilt
- * (merged and sorted) only after a change.
- */
-export class EndpointSliceIndex {
-  readonly #options: SlicePeerOptions;
-  readonly #self: SelfIdentity;
-  readonly #slices = new Map<string, IndexedSlice>();
-  #union: Peer[] | null = [];
-  #recomputed = 0;
-
-  constructor(options: SlicePeerOptions, self: SelfIdentity) {
-    this.#options = options;
-    this.#self = self;
-  }
-
-  /** How many times a slice's peers were computed (for tests and diagnostics). */
-  get recomputed(): number {
-    return this.#recomputed;
-  }
-
-  /** Number of slices held. */
-  get size(): number {
-    return this.#slices.size;
-  }
-
-  /** Names of the slices held. */
-  get names(): string[] {
-    return [...this.#slices.keys()];
-  }
-
-  /** The peers of one slice, or undefined. */
-  peersOf(name: string): readonly Peer[] | undefined {
-    return this.#slices.get(name)?.peers;
-  }
-
-  /** Adds or replaces a slice (ADDED, MODIFIED). Returns true when its peers changed. */
-  set(slice: EndpointSlice): boolean {
-    const name = slice.metadata.name;
-    const rv = slice.metadata.resourceVersion;
-    const before = this.#slices.get(name);
-    // A relist repeats slices the watch already delivered: same version, nothing to compute.
-    if (before && rv !== undefined && before.resourceVersion === rv) return false;
-    this.#recomputed++;
-    const peers = slicePeers(slice, this.#options, this.#self);
-    if (before && samePeers(before.peers, peers)) {
-      before.resourceVersion = rv;
-      return false;
-    }
-    this.#slices.set(name, { resourceVersion: rv, peers });
-    this.#union = null;
-    return true;
-  }
-
-  /** Removes a slice (DELETED). Returns true when that removed peers. */
-  delete(name: string): boolean {
-    const before = this.#slices.get(name);
-    if (!before) return false;
-    this.#slices.delete(name);
-    if (before.peers.length === 0) return false;
-    this.#union = null;
-    return true;
-  }
-
-  /** Replaces every slice with a fresh list (after a relist). Returns true when any slice's peers changed. */
-  replace(slices: Iterable<EndpointSlice>): boolean {
-    let changed = false;
-    const listed = new Set<string>();
-    for (const slice of slices) {
-      listed.add(slice.metadata.name);
-      if (this.set(slice)) changed = true;
-    }
-    for (const name of [...this.#slices.keys()]) {
-      if (!listed.has(name) && this.delete(name)) changed = true;
-    }
-    return changed;
-  }
-
-  /** The normalized union of every slice's peers. */
-  get peers(): Peer[] {
-    if (this.#union === null) {
-      const all: Peer[] = [];
-      for (const s of this.#slices.values()) for (const p of s.peers) all.push(p);
-      this.#union = normalizePeers(all);
-    }
-    return this.#union;
-  }
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * Why `value` is not an EndpointSlice this package can read (null when it is): metadata.name,
- * addressType, and endpoints/ports as arrays of objects (null or missing is allowed).
- */
-export function endpointSliceProblem(value: unknown): string | null {
-  if (!isObject(value)) return 'not an object';
-  const metadata = value.metadata;
-  if (!isObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') return 'no metadata.name';
-  if (typeof value.addressType !== 'string') return `slice ${metadata.name} has no addressType`;
-  for (const field of ['endpoints', 'ports'] as const) {
-    const list = value[field];
-    if (list === undefined || list === null) continue;
-    if (!Array.isArray(list) || !list.every(isObject)) return `slice ${metadata.name}: ${field} is not a list of objects`;
-  }
-  for (const endpoint of (value.endpoints ?? []) as Record<string, unknown>[]) {
-    if (!Array.isArray(endpoint.addresses)) return `slice ${metadata.name}: an endpoint has no addresses list`;
-  }
-  return null;
-}
+export { endpointSliceProblem } from './slice-check.js';

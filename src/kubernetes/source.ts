@@ -2,17 +2,22 @@ import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import { checkFamily, checkPort, checkProtocol } from '../peer/index.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
-import { diffPeers, isEmptyChange, localIdentity } from '../peer/index.js';
-import type { Peer } from '../peer/index.js';
-import { EndpointSliceClient, ListWatch } from './client.js';
-import type { EndpointSliceTarget, ListWatchStats, SliceEvent } from './client.js';
+import { localIdentity } from '../peer/index.js';
+import type { Peer, PeerChange } from '../peer/index.js';
+import { EndpointSliceClient } from './client.js';
+import type { EndpointSliceTarget, SliceEvent } from './client.js';
 import { agentConnect } from './auth.js';
 import { defaultNamespace, loadKubernetesConfig } from './config.js';
 import { checkApiTimeout } from './check-options.js';
 import type { KubernetesConfig, KubernetesOptions } from './config.js';
-import { EndpointSliceIndex, peersFromSlices } from './endpoint-slices.js';
+import { peersFromSlices } from './endpoint-slices.js';
 import type { EndpointSlice, SlicePeerOptions } from './endpoint-slices.js';
 import { KubernetesApiError } from './errors.js';
+import { listAllSlices } from './list.js';
+import { ListWatch } from './list-watch.js';
+import type { ListWatchStats } from './list-watch.js';
+import { EndpointSliceIndex } from './slice-index.js';
+import type { PeerDelta } from './slice-index.js';
 
 export type { KubernetesOptions } from './config.js';
 
@@ -40,6 +45,10 @@ export interface KubernetesSourceOptions {
   timeout?: number;
   /** undici dispatcher to send requests with (not closed by this package). Default: an Agent the source owns and closes. */
   dispatcher?: Dispatcher;
+  /** Slices per list page (`limit`; default 500); 0 lists in one request. */
+  pageSize?: number;
+  /** Largest list answer read, bytes (default 256 MiB); a larger one fails with EBADRESP instead of filling memory. */
+  maxListBytes?: number;
 }
 
 /** Default ms of a list request. */
@@ -92,6 +101,8 @@ function prepare(options: KubernetesSourceOptions): Prepared {
   }
   const clusterDomain = (options.clusterDomain ?? ref.clusterDomain ?? 'cluster.local').toLowerCase().replace(/\.$/, '');
   checkApiTimeout(options.timeout, DEFAULT_LIST_TIMEOUT);
+  checkCount('pageSize', options.pageSize, 0, 1_000_000);
+  checkCount('maxListBytes', options.maxListBytes, 1, Number.MAX_SAFE_INTEGER);
   return {
     ref,
     port: checkPort(options.port),
@@ -100,6 +111,25 @@ function prepare(options: KubernetesSourceOptions): Prepared {
     includeNotReady: options.includeNotReady ?? false,
     clusterDomain,
   };
+}
+
+/** Longest delay a Node timer takes (longer ones are cut to 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Rejects a number option that is not an integer in [min, max] (unset is fine). */
+function checkCount(name: string, value: unknown, min: number, max: number): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(name, value, `an integer from ${min} to ${max}`);
+  }
+}
+
+/** Rejects a duration that a timer cannot keep: not a finite number, negative (or 0 unless `zero`), above 2^31-1 ms. */
+function checkMs(name: string, value: unknown, zero: boolean): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!zero && value === 0) || value > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(name, value, `a number of milliseconds ${zero ? '>= 0' : '> 0'} and <= ${MAX_TIMER_MS}`);
+  }
 }
 
 /** The namespace: the option, the service name's, the namespace file's (or kubeconfig's), POD_NAMESPACE, else 'default'. */
@@ -135,7 +165,14 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
   const dispatcher = options.dispatcher ?? createAgent(config);
   try {
     const client = new EndpointSliceClient(config, dispatcher, { namespace, service: prepared.ref.service });
-    const list = await client.list({ signal: options.signal, timeout: options.timeout ?? DEFAULT_LIST_TIMEOUT });
+    const list = await listAllSlices(client, {
+      signal: options.signal,
+      timeout: options.timeout ?? DEFAULT_LIST_TIMEOUT,
+      pageSize: options.pageSize,
+      maxListBytes: options.maxListBytes,
+    });
+    // A one-shot answer leaves nothing out silently: a slice it cannot read fails the call.
+    if (list.invalid.length > 0) throw list.invalid[0]!;
     return peersFromSlices(list.items, sliceOptions(prepared, namespace), localIdentity());
   } finally {
     if (dispatcher !== options.dispatcher) await dispatcher.destroy().catch(() => {});
@@ -144,8 +181,12 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
 
 /** What an {@link EndpointSliceWatch} reports to. */
 export interface KubernetesPeerListener {
-  /** The whole normalized set: after the first list, then after each event that changes it. */
-  onPeers(peers: Peer[]): void;
+  /**
+   * The whole normalized set: after the first list, then after each event that changes it.
+   * `change` says what changed from `since`, the `peers` array of the call before (null on
+   * the first call, whose change has every peer added).
+   */
+  onPeers(peers: Peer[], change: PeerChange, since: Peer[] | null): void;
   /** A failure; the watch retries with backoff and keeps the last set. */
   onError(error: KubernetesApiError): void;
 }
@@ -158,6 +199,11 @@ export interface EndpointSliceWatchOptions extends KubernetesSourceOptions {
   maxBackoff?: number;
   /** `timeoutSeconds` of each watch request (default: random 300..599 s); the watch resumes when the server ends it. */
   watchTimeout?: number;
+  /**
+   * Get the initial set through a streaming watch-list (`sendInitialEvents`) where the server
+   * offers one (default true); a server without it is remembered and listed instead.
+   */
+  watchList?: boolean;
 }
 
 /** Counters of an {@link EndpointSliceWatch}. */
@@ -181,6 +227,8 @@ export class EndpointSliceWatch {
   readonly #loop: ListWatch;
   #index: EndpointSliceIndex | null = null;
   #last: Peer[] | null = null;
+  /** The array handed to the listener last. */
+  #given: Peer[] | null = null;
   #agent: Agent | null = null;
   #client: EndpointSliceClient | null = null;
   #closed = false;
@@ -189,6 +237,10 @@ export class EndpointSliceWatch {
 
   constructor(options: EndpointSliceWatchOptions, listener: KubernetesPeerListener) {
     this.#prepared = prepare(options);
+    checkMs('minBackoff', options.minBackoff, true);
+    checkMs('maxBackoff', options.maxBackoff, true);
+    checkCount('watchTimeout', options.watchTimeout, 1, 24 * 3600);
+    if (options.watchList !== undefined && typeof options.watchList !== 'boolean') throw new InvalidArgumentError('watchList', options.watchList, 'a boolean');
     this.#options = options;
     this.#listener = listener;
     this.#loop = new ListWatch(
@@ -203,6 +255,9 @@ export class EndpointSliceWatch {
         maxBackoff: options.maxBackoff ?? 30_000,
         listTimeout: options.timeout ?? DEFAULT_LIST_TIMEOUT,
         watchTimeout: options.watchTimeout,
+        pageSize: options.pageSize,
+        maxListBytes: options.maxListBytes,
+        watchList: options.watchList,
       },
     );
   }
@@ -264,22 +319,25 @@ export class EndpointSliceWatch {
   }
 
   #reset(slices: EndpointSlice[]): void {
-    const changed = this.#index!.replace(slices);
-    if (changed || this.#last === null) this.#emit();
+    const delta = this.#index!.replace(slices);
+    if (this.#last === null) this.#emit({ added: this.#index!.peers, removed: [], updated: [] });
+    else if (delta) this.#emit(delta);
   }
 
   #apply(event: SliceEvent): void {
     const index = this.#index!;
-    const changed = event.type === 'DELETED' ? index.delete(event.slice.metadata.name) : index.set(event.slice);
-    if (changed) this.#emit();
+    const delta = event.type === 'DELETED' ? index.delete(event.slice.metadata.name) : index.set(event.slice);
+    if (delta) this.#emit(delta);
   }
 
-  #emit(): void {
+  /** Reports the index's set with what changed: work in proportion to the change, plus one copy of the set. */
+  #emit(delta: PeerDelta): void {
     const peers = this.#index!.peers;
-    // A peer can move between slices (removed from one, added to another): the union may not change.
-    if (this.#last !== null && isEmptyChange(diffPeers(this.#last, peers))) return;
     this.#last = peers;
-    this.#call(() => this.#listener.onPeers([...peers]));
+    const change: PeerChange = { peers: [...peers], ...delta };
+    const since = this.#given;
+    this.#given = change.peers;
+    this.#call(() => this.#listener.onPeers(change.peers, change, since));
   }
 
   /** Calls the listener; its exception surfaces as an uncaught one, not as a watch failure. */

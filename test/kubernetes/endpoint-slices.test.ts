@@ -1,13 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  EndpointSliceIndex,
   endpointIncluded,
   endpointSliceProblem,
   peersFromSlices,
   slicePeerInits,
 } from '../../src/kubernetes/endpoint-slices.ts';
 import type { EndpointSlice, SliceEndpoint, SlicePeerOptions } from '../../src/kubernetes/endpoint-slices.ts';
+import { EndpointSliceIndex } from '../../src/kubernetes/slice-index.ts';
+import { diffPeers } from '../../src/peer/index.ts';
 import { NOBODY, keysOf, namesOf } from './fixture.ts';
 
 const base: SlicePeerOptions = {
@@ -125,7 +126,7 @@ describe('EndpointSliceIndex', () => {
   test('one slice changed: only it is recomputed, other peers keep their objects', () => {
     const index = new EndpointSliceIndex(base, NOBODY);
     const slices = hundredSlices();
-    assert.equal(index.replace(slices), true);
+    assert.equal(index.replace(slices)!.added.length, 10_000);
     assert.equal(index.recomputed, 100);
     const before = index.peers;
     assert.equal(before.length, 10_000);
@@ -133,14 +134,16 @@ describe('EndpointSliceIndex', () => {
     const changed = structuredClone(slices[42]!);
     changed.metadata.resourceVersion = String(rv++);
     changed.endpoints![7]!.conditions = { ready: false };
-    assert.equal(index.set(changed), true);
+    const delta = index.set(changed)!;
+    assert.deepEqual(namesOf(delta.removed), ['web-4207'], 'the change is the one peer');
+    assert.deepEqual([delta.added, delta.updated], [[], []]);
     assert.equal(index.recomputed, 101, 'one slice recomputed, not 100');
     const after = index.peers;
     assert.equal(after.length, 9_999);
     assert.ok(!after.some((p) => p.name === 'web-4207'));
     const previous = new Set(before);
     const same = after.filter((p) => previous.has(p)).length;
-    assert.equal(same, 9_900, 'the 99 slices not touched keep their Peer objects');
+    assert.equal(same, 9_999, 'every peer that did not change keeps its Peer object, in the changed slice too');
   });
 
   test('no change, no recompute: same resourceVersion skipped; new version with the same peers is not a change', () => {
@@ -149,11 +152,11 @@ describe('EndpointSliceIndex', () => {
     index.replace(slices);
     const peers = index.peers;
     // A relist repeating the same versions.
-    assert.equal(index.replace(slices), false);
+    assert.equal(index.replace(slices), null);
     assert.equal(index.recomputed, 3);
     // New version, same peers (e.g. a not-ready endpoint's node changed).
     const bumped = { ...structuredClone(slices[1]!), metadata: { ...slices[1]!.metadata, resourceVersion: String(rv++) } };
-    assert.equal(index.set(bumped), false);
+    assert.equal(index.set(bumped), null);
     assert.equal(index.recomputed, 4);
     assert.equal(index.peers, peers, 'the union is not rebuilt');
   });
@@ -162,14 +165,57 @@ describe('EndpointSliceIndex', () => {
     const index = new EndpointSliceIndex(base, NOBODY);
     const slices = hundredSlices().slice(0, 3);
     index.replace(slices);
-    assert.equal(index.delete('nginx-1'), true);
-    assert.equal(index.delete('nginx-1'), false);
+    assert.equal(index.delete('nginx-1')!.removed.length, 100);
+    assert.equal(index.delete('nginx-1'), null);
     assert.equal(index.peers.length, 200);
-    assert.equal(index.replace([slices[0]!]), true);
+    assert.equal(index.replace([slices[0]!])!.removed.length, 100);
     assert.deepEqual(index.names, ['nginx-0']);
     assert.equal(index.peers.length, 100);
     // An empty slice going away changes nothing.
     index.set(slice('empty', 'IPv4', []));
-    assert.equal(index.delete('empty'), false);
+    assert.equal(index.delete('empty'), null);
+  });
+});
+
+describe('EndpointSliceIndex against a full recompute', () => {
+  test('random events over slices that share pods: the union and each change equal a full recompute and a full diff', () => {
+    // A small deterministic generator: the same run every time.
+    let seed = 42;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const index = new EndpointSliceIndex({ ...base, includeNotReady: true }, NOBODY);
+    const current = new Map<string, EndpointSlice>();
+    let version = 1_000;
+    const key = (p: { host: string | null; address: string; port: number | null }) => `${p.host}|${p.address}|${p.port}`;
+    for (let step = 0; step < 400; step++) {
+      const name = `s-${random(4)}`;
+      const before = index.peers;
+      let delta;
+      if (random(6) === 0) {
+        delta = index.delete(name);
+        current.delete(name);
+      } else {
+        // 0..40 pods out of 60, so slices overlap (a pod moving between slices), with random conditions and zones.
+        const pods = Array.from({ length: random(40) }, () => random(60));
+        const endpoints = pods.map((i) => ({
+          ...ep(`web-${i}`, `10.0.0.${i + 1}`, { ready: random(3) !== 0, serving: random(2) === 0 }),
+          zone: `z-${random(2)}`,
+        }));
+        const s: EndpointSlice = { metadata: { name, resourceVersion: String(version++) }, addressType: 'IPv4', endpoints, ports: [{ name: 'web', port: 80, protocol: 'TCP' }] };
+        delta = step % 50 === 49 ? index.replace([...current.values()].filter((c) => c.metadata.name !== name).concat(s)) : index.set(s);
+        current.set(name, s);
+      }
+      const after = index.peers;
+      assert.deepEqual(after.map(key), peersFromSlices(current.values(), { ...base, includeNotReady: true }, NOBODY).map(key), `step ${step}: the union`);
+      const full = diffPeers(before, after);
+      assert.deepEqual(
+        [delta?.added ?? [], delta?.removed ?? [], delta?.updated ?? []].map((l) => l.map(key)),
+        [full.added, full.removed, full.updated].map((l) => l.map(key)),
+        `step ${step}: the change`,
+      );
+      for (const p of after) assert.ok(Object.isFrozen(p));
+    }
   });
 });

@@ -70,11 +70,13 @@ describe('EndpointSliceWatch', () => {
       assert.deepEqual(r.errors, []);
       assert.deepEqual(
         f.api.requests.map((q) => (q.watch ? 'watch' : 'list')),
-        ['list', 'watch'],
-        'one list, one watch: everything else was pushed',
+        ['watch'],
+        'one streaming watch-list: the initial set and everything else was pushed',
       );
-      assert.equal(f.api.requests[1]!.query.allowWatchBookmarks, 'true');
-      assert.match(f.api.requests[1]!.query.timeoutSeconds!, /^\d+$/);
+      const q = f.api.requests[0]!.query;
+      assert.deepEqual([q.sendInitialEvents, q.resourceVersionMatch, q.allowWatchBookmarks], ['true', 'NotOlderThan', 'true']);
+      assert.match(q.timeoutSeconds!, /^\d+$/);
+      assert.equal(r.watch.stats.watchList, true);
       assert.deepEqual(r.watch.peers, r.last);
     } finally {
       r.watch.close();
@@ -96,7 +98,7 @@ describe('EndpointSliceWatch', () => {
       const second = await step(f, r, () => f.cluster.setReady('web-4242', false), { removed: ['web-4242'] }, 'web-4242 not ready');
       assert.equal(r.watch.stats.slicesRecomputed, 101, 'one slice recomputed');
       const old = new Set(first);
-      assert.equal(second.filter((p) => old.has(p)).length, 9_900, 'the other 99 slices kept their Peer objects');
+      assert.equal(second.filter((p) => old.has(p)).length, 9_999, 'every other peer kept its Peer object');
 
       await step(f, r, () => f.cluster.setReady('web-4242', true), { added: ['web-4242'] }, 'web-4242 ready again');
       assert.equal(r.watch.stats.slicesRecomputed, 102);
@@ -152,10 +154,12 @@ describe('EndpointSliceWatch', () => {
     try {
       await r.waitForSets(1, 'the first list');
       await step(f, r, () => f.set.scale(4), { added: ['web-3'] }, 'a first event');
+      const known = r.watch.resourceVersion;
       await step(f, r, () => (f.api.dropWatches(), f.set.scale(6)), { added: ['web-4', 'web-5'] }, 'a change while the connection is down');
       assert.equal(r.watch.stats.lists, 1, 'resumed, not relisted');
       const resumed = f.api.requests.filter((q) => q.watch).at(-1)!;
-      assert.notEqual(resumed.resourceVersion, f.api.requests[1]!.resourceVersion, 'the watch resumed from a later version');
+      assert.equal(resumed.query.sendInitialEvents, undefined, 'a plain watch');
+      assert.equal(resumed.resourceVersion, known, 'the watch resumed from the last version applied');
 
       // Down for a while (several failed reconnects), changed meanwhile, back on the same port.
       await f.api.stop();
@@ -181,7 +185,7 @@ describe('EndpointSliceWatch', () => {
     const r = recordWatch({ kubernetes: f.kubernetes, ...NO_RETRY, watchTimeout: 1 });
     try {
       await r.waitForSets(1, 'the first list');
-      assert.equal(f.api.requests[1]!.query.timeoutSeconds, '1');
+      assert.equal(f.api.requests[0]!.query.timeoutSeconds, '1');
       await step(f, r, () => (f.api.endWatches(), f.set.scale(4)), { added: ['web-3'] }, 'after a normal end');
       // The server's own timeoutSeconds (1 s) ends the next stream.
       await until(() => r.watch.stats.watches >= 3, 'a reconnect after timeoutSeconds');
@@ -311,7 +315,7 @@ describe('EndpointSliceWatch', () => {
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const port = (server.address() as { port: number }).port;
-    const r = recordWatch({ kubernetes: { url: `http://127.0.0.1:${port}` }, namespace: 'default', ...NO_RETRY });
+    const r = recordWatch({ kubernetes: { url: `http://127.0.0.1:${port}` }, namespace: 'default', watchList: false, ...NO_RETRY });
     try {
       await r.waitForSets(2, 'the event');
       assert.deepEqual(namesOf(r.sets[1]!), ['web-0', 'web-1']);
@@ -340,8 +344,8 @@ describe('EndpointSliceWatch', () => {
 
       // While the list is slow.
       f.api.fail({ delayMs: 60_000, on: 'list', count: 1 });
-      const b = recordWatch({ kubernetes: f.kubernetes, ...NO_RETRY });
-      await until(() => f.api.requests.length === 3, 'b: the list request');
+      const b = recordWatch({ kubernetes: f.kubernetes, watchList: false, ...NO_RETRY });
+      await until(() => f.api.requests.some((q) => !q.watch), 'b: the list request');
       b.watch.close();
 
       // Backing off after a failure.
