@@ -39,14 +39,26 @@ function why(error: unknown): string {
 export async function autoPeers(service: string, options: PeersOptions): Promise<Peer[]> {
   let list: Peer[];
   try {
-    list = await peers(service, { ...options, source: 'kubernetes' });
+    list = await peers(service, { ...apiOptions(options), source: 'kubernetes' });
   } catch (error) {
     if (!isKubernetesApiError(error) || error.code === KubernetesApiErrorCode.CANCELLED) throw error;
     say(service, 'dns', why(error));
-    return peers(service, { ...options, source: 'dns' });
+    return peers(service, { ...dnsOptions(options), source: 'dns' });
   }
   say(service, 'kubernetes', 'the EndpointSlice list succeeded');
   return list;
+}
+
+/** The options the API source takes: `auto` also carries DNS's (servers, client, ...), which the API path must not see. */
+function apiOptions(options: PeersOptions): PeersOptions {
+  const { client: _client, servers: _servers, attempts: _attempts, resolvConf: _resolvConf, ...rest } = options;
+  return rest;
+}
+
+/** The options the DNS source takes: without the API's. */
+function dnsOptions(options: PeersOptions): PeersOptions {
+  const { kubernetes: _kubernetes, includeNotReady: _includeNotReady, ...rest } = options;
+  return rest;
 }
 
 /** What an {@link AutoSource} is built from. */
