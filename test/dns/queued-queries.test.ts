@@ -41,10 +41,14 @@ describe('queued UDP queries', () => {
     });
     try {
       const errors = await Promise.all(Array.from({ length: 7 }, (_, i) => c.resolve4(`p${i}.${NAME}`).then(() => assert.fail('answered'), (e: unknown) => e as DnsError)));
-      assert.equal(errors.filter((e) => /no answer from/.test(e.message)).length, 3);
-      assert.equal(errors.filter((e) => /not sent to .*1 x 3 TCP queries/.test(e.message)).length, 4);
-      assert.equal(c.stats.queries, 3);
-      assert.equal(c.stats.tcpQueries, 3);
+      const sent = errors.filter((e) => /no answer from/.test(e.message));
+      const unsent = errors.filter((e) => /not sent to .*1 x 3 TCP queries/.test(e.message));
+      // Three go at once; the rest wait. On a loaded machine a waiting one may still have a tenth of
+      // its try left when a slot frees (the wedged connection is replaced), and go.
+      assert.equal(sent.length + unsent.length, 7, errors.map((e) => e.message).join('\n'));
+      assert.ok(sent.length >= 3 && unsent.length >= 1, errors.map((e) => e.message).join('\n'));
+      assert.equal(c.stats.tcpQueries, c.stats.queries);
+      assert.ok(c.stats.queries >= sent.length && c.stats.queries < 7 + sent.length, `queries ${c.stats.queries}`);
     } finally {
       c.close();
       await silent.close();
