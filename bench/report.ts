@@ -3,7 +3,7 @@ import type { ApiResults } from './api.ts';
 import type { DnsResults } from './dns.ts';
 import type { DnsperfResult } from './dnsperf.ts';
 
-/** One target of issue 9, checked against this run. */
+/** One target, checked against this run. */
 export interface Target {
   name: string;
   /** What is required, in words. */
@@ -37,7 +37,7 @@ export function ratios(d: DnsResults, perf: DnsperfResult | null): Record<string
   return out;
 }
 
-/** The five targets of the issue. */
+/** The targets of the DNS comparison. */
 export function targets(r: Record<string, number>): Target[] {
   const t = (name: string, required: string, value: number, met: boolean): Target => ({ name, required, value, met });
   return [
@@ -95,5 +95,5 @@ export function apiTable(a: ApiResults): string {
 
 /** The targets, one line each. */
 export function targetLines(ts: Target[]): string {
-  return ts.map((t) => `${t.met ? 'MET   ' : 'MISSED'}  ${t.name}: ${t.value.toFixed(2)}x (target ${t.required})`).join('\n');
+  return ts.map((t) => `${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value.toFixed(2)}x (target ${t.required})`).join('\n');
 }
