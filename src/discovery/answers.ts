@@ -54,8 +54,8 @@ export function checkComplete(res: DnsResponse): void {
   if (!res.truncated) return;
   throw new DnsError(
     DnsErrorCode.BADRESP,
-    `query${res.type} EBADRESP ${res.name} (server ${res.server}: the answer was truncated even over TCP, ` +
-      `${res.answers.length} records kept: the record set is incomplete)`,
+    `query${res.type} EBADRESP ${res.name} (server ${res.server}: the answer was truncated even over TCP ` +
+      `(${res.answers.length} records kept): the record set is incomplete, more than a 65,535-byte message holds)`,
     { hostname: res.name, rrtype: res.type, server: res.server },
   );
 }
