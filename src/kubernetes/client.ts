@@ -1,6 +1,6 @@
 import pRetry from 'p-retry';
-import { request } from 'undici';
-import type { Dispatcher } from 'undici';
+import { request } from './undici.js';
+import type { Dispatcher } from './undici.js';
 import { serviceAccountOfToken } from './config.js';
 import type { KubernetesConfig } from './config.js';
 import { endpointSliceProblem, SERVICE_NAME_LABEL } from './endpoint-slices.js';
