@@ -9,7 +9,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { reportDrop } from './diagnostics.js';
 import { IdSource, expiring, socketFailure, type Exchange, type TransportCounters } from './exchange.js';
 import { messageId, responseMatches } from './message.js';
-import type { ServerAddress } from './server-address.js';
+import { sameAddress, type ServerAddress } from './server-address.js';
 
 /** Options of {@link UdpTransport}. */
 export interface UdpTransportOptions {
@@ -227,7 +227,7 @@ export class UdpTransport {
     const ex = slot.pending.get(id);
     if (ex === undefined) return this.drop(rinfo, id, 'unknown id');
     // Checked even on a connected socket: the address is what RFC 5452 asks to verify.
-    if (rinfo.port !== server.port || rinfo.address !== server.host) return this.drop(rinfo, id, 'wrong source');
+    if (rinfo.port !== server.port || !sameAddress(rinfo.address, server.host)) return this.drop(rinfo, id, 'wrong source');
     if (!responseMatches(msg, ex.packet, ex.questionEnd)) return this.drop(rinfo, id, 'wrong question');
     this.release(slot, ex);
     this.pump(slot.pool);
@@ -239,7 +239,13 @@ export class UdpTransport {
    * connected, or whose send threw, is closed (the next query opens a new one).
    */
   private onError(slot: UdpSlot, err: NodeJS.ErrnoException, what = 'send'): void {
-    const failure = socketFailure(err, `UDP ${what} to ${slot.pool.server.label}`);
+    const where = `UDP ${what} to ${slot.pool.server.label}`;
+    // A UDP connect() sends nothing, so its failure means the kernel will not send there;
+    // Bun reports it without an errno ("Failed to connect socket").
+    const failure =
+      what === 'connect' && !err.code
+        ? { code: 'ENETUNREACH' as const, reason: `${where} failed (${err.message}): the server cannot be reached from this host`, cause: err }
+        : socketFailure(err, where);
     const failed = [...slot.pending.values()];
     slot.queue = [];
     for (const ex of failed) this.release(slot, ex);

@@ -13,6 +13,7 @@ import { activeResources, assertNoLeaks } from '../helpers/handles.ts';
 import { rawServerPair, rawUdpServer, frame } from '../helpers/raw-servers.ts';
 import { answerA } from '../helpers/wire-builder.ts';
 import { rejectsWithDnsError as rejects } from '../helpers/dns-assert.ts';
+import { runtime } from '../helpers/runtime.ts';
 
 const NAME = 'web-0.web.default.svc.cluster.local';
 /** Refused by the kernel at connect(): EINVAL (no scope) and EACCES (broadcast without SO_BROADCAST). */
@@ -41,8 +42,11 @@ describe('servers the kernel refuses to send to', () => {
 
     test(`TCP (tcp: 'always') to ${bad}: ENETUNREACH`, async () => {
       const c = client([bad], { tcp: 'always' });
+      // Bun reports every failed TCP connect as ECONNREFUSED, even the kernel's ENETUNREACH
+      // for a broadcast address (docs/bun.md); the lookup still fails at once, typed.
+      const expected = runtime === 'bun' && bad.startsWith('255.') ? 'ECONNREFUSED' : 'ENETUNREACH';
       try {
-        await rejects(c.resolve4(NAME), 'ENETUNREACH');
+        await rejects(c.resolve4(NAME), expected);
       } finally {
         c.close();
       }
