@@ -42,6 +42,8 @@ class UdpSlot {
   retired = false;
   closed = false;
   flushing = false;
+  /** The callback of every send (one per socket, not one per packet). */
+  onSent: (err: Error | null) => void = () => {};
 
   constructor(
     readonly socket: Socket,
@@ -185,6 +187,10 @@ export class UdpTransport {
     pool.slots.add(slot);
     socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onMessage(slot, msg, rinfo));
     socket.on('error', (err: NodeJS.ErrnoException) => this.onError(slot, err));
+    // Deno reports a failed send only to its callback (no 'error' event); node to either.
+    slot.onSent = (err) => {
+      if (err && !slot.closed) this.onError(slot, err as NodeJS.ErrnoException);
+    };
     // connect() binds to port 0 first: the kernel picks a random ephemeral source port.
     // A connect the kernel refuses (EINVAL, EACCES, ENETUNREACH...) comes back here, not as 'error'.
     socket.connect(server.port, server.host, (err?: Error) => this.onConnect(slot, err));
@@ -195,7 +201,7 @@ export class UdpTransport {
   /** Sends one exchange's packet; a send that throws fails the socket's exchanges, never the process. */
   write(slot: UdpSlot, ex: Exchange): void {
     try {
-      slot.socket.send(ex.packet);
+      slot.socket.send(ex.packet, slot.onSent);
     } catch (err) {
       this.onError(slot, err as NodeJS.ErrnoException);
       return;

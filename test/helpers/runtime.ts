@@ -20,3 +20,18 @@ export function tsArgs(script: string, options: { inline?: boolean } = {}): stri
       return inline ? ['--import', 'tsx', '--input-type=module', '-e', script] : ['--import', 'tsx', script];
   }
 }
+
+/**
+ * Sends `signal` to a child by its pid. Deno's `child.kill()` makes the child's exit event
+ * report that signal even when the child handled it and exited 0; `process.kill(pid)` lets
+ * every runtime report the real exit status.
+ */
+export function sendSignal(child: { pid?: number | undefined }, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(child.pid, signal);
+  } catch (err) {
+    // Already gone: its exit status is what the test reads.
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}

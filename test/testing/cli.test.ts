@@ -6,7 +6,7 @@ import { main, type CliIo } from '../../src/cli.ts';
 import { parsePodsSpec } from '../../src/testing/index.ts';
 import { dig } from '../helpers/dig.ts';
 import { ask } from '../helpers/raw-dns.ts';
-import { tsArgs } from '../helpers/runtime.ts';
+import { sendSignal, tsArgs } from '../helpers/runtime.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -98,7 +98,7 @@ describe('headless-sd bin', () => {
         ['web-0', 'web-1', 'web-2'].map((h) => `${h}.nginx.default.svc.cluster.local.`),
       );
     } finally {
-      child.kill('SIGTERM');
+      sendSignal(child, 'SIGTERM');
     }
     assert.equal(await exited, 0);
   });
