@@ -7,7 +7,7 @@
 export const runtime: 'node' | 'bun' | 'deno' =
   process.versions.bun !== undefined ? 'bun' : process.versions.deno !== undefined ? 'deno' : 'node';
 
-/** Arguments to `process.execPath` that run a TypeScript file (`-` none: `script` is the code itself when `inline`). */
+/** Arguments to `process.execPath` that run a TypeScript file, or with `inline` the module code `script` itself. */
 export function tsArgs(script: string, options: { inline?: boolean } = {}): string[] {
   const inline = options.inline ?? false;
   switch (runtime) {
