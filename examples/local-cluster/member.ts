@@ -13,7 +13,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent, request } from 'undici';
+import { Agent, request } from 'undici/index.js';
 import { watchPeers } from '../../src/index.ts';
 import type { Peer } from '../../src/index.ts';
 

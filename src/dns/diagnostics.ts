@@ -17,7 +17,7 @@
  * ```
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { debuglog } from 'node:util';
+import { debuglog, format } from 'node:util';
 import type { DnsError } from './errors.js';
 
 /** Name of the channel published when a query is sent. */
@@ -69,8 +69,48 @@ export const queryEndChannel = diagnosticsChannel.channel(QUERY_END_CHANNEL);
 /** See {@link DROP_CHANNEL}. */
 export const dropChannel = diagnosticsChannel.channel(DROP_CHANNEL);
 
-/** `util.debuglog('headless-sd')`: a no-op unless NODE_DEBUG names headless-sd. */
-export const debug = debuglog('headless-sd');
+/** A debug logger: call it like `util.format`; `enabled` says whether it prints. */
+export interface DebugLogger {
+  (format: string, ...args: unknown[]): void;
+  readonly enabled: boolean;
+}
+
+/** True when a NODE_DEBUG value names `section`: a comma-separated list, `*` wildcards, any case (as node reads it). */
+export function debugEnabled(nodeDebug: string | undefined, section: string): boolean {
+  if (!nodeDebug) return false;
+  return nodeDebug.split(',').some((pattern) => {
+    const glob = pattern.trim().replace(/[|\\{}()[\]^$+?.]/g, '\\$&').replace(/\*/g, '.*');
+    return glob !== '' && new RegExp(`^${glob}$`, 'i').test(section);
+  });
+}
+
+/** NODE_DEBUG, or undefined where reading the environment is not allowed (Deno without --allow-env). */
+function readNodeDebug(): string | undefined {
+  try {
+    return process.env.NODE_DEBUG;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `util.debuglog(section)`, or our own logger in its format (`SECTION pid: message` on
+ * stderr) where the runtime's debuglog never prints though NODE_DEBUG names the section (Bun).
+ */
+export function createDebugLogger(section: string, nodeDebug = readNodeDebug()): DebugLogger {
+  const native = debuglog(section);
+  if (native.enabled === true) return native;
+  // Bun's debuglog has no `enabled` and never prints: a no-op that says so, or our own.
+  if (!debugEnabled(nodeDebug, section)) return Object.assign((): void => {}, { enabled: false as const });
+  const prefix = `${section.toUpperCase()} ${process.pid}:`;
+  const log = (fmt: string, ...args: unknown[]): void => {
+    process.stderr.write(`${prefix} ${format(fmt, ...args)}\n`);
+  };
+  return Object.assign(log, { enabled: true as const });
+}
+
+/** The `headless-sd` debug log: a no-op unless NODE_DEBUG names headless-sd. */
+export const debug: DebugLogger = createDebugLogger('headless-sd');
 
 /** True when either the debug log or a start/end subscriber wants per-query messages. */
 export function tracing(): boolean {

@@ -1,5 +1,6 @@
-import { SocketAddress, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { InvalidArgumentError } from './invalid-argument.js';
+import { canonicalIpv6 } from './ipv6.js';
 
 /** Port DNS servers listen on unless told otherwise. */
 export const DNS_PORT = 53;
@@ -16,11 +17,17 @@ export interface ServerAddress {
 
 /** The canonical text of an IP literal, so it compares equal to what sockets report. */
 function canonicalIp(host: string, family: 4 | 6): string {
-  if (family === 4) return host;
-  const zone = host.indexOf('%');
-  const bare = zone === -1 ? host : host.slice(0, zone);
-  const canon = new SocketAddress({ address: bare, family: 'ipv6' }).address;
-  return zone === -1 ? canon : canon + host.slice(zone);
+  // Our own code, not net.SocketAddress: Bun's gives `0::1` back unchanged.
+  return family === 4 ? host : (canonicalIpv6(host) ?? host);
+}
+
+/**
+ * True when a socket's `rinfo.address` is the server's `host`: equal text, or the same
+ * IPv6 address written another way (a runtime need not report inet_ntop's form).
+ */
+export function sameAddress(reported: string, host: string): boolean {
+  if (reported === host) return true;
+  return reported.includes(':') && canonicalIpv6(reported) === host;
 }
 
 function parsePort(text: string, input: string): number {

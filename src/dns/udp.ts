@@ -9,7 +9,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { reportDrop } from './diagnostics.js';
 import { IdSource, expiring, socketFailure, type Exchange, type TransportCounters } from './exchange.js';
 import { messageId, responseMatches } from './message.js';
-import type { ServerAddress } from './server-address.js';
+import { sameAddress, type ServerAddress } from './server-address.js';
 
 /** Options of {@link UdpTransport}. */
 export interface UdpTransportOptions {
@@ -42,6 +42,8 @@ class UdpSlot {
   retired = false;
   closed = false;
   flushing = false;
+  /** The callback of every send (one per socket, not one per packet). */
+  onSent: (err: Error | null) => void = () => {};
 
   constructor(
     readonly socket: Socket,
@@ -185,6 +187,10 @@ export class UdpTransport {
     pool.slots.add(slot);
     socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => this.onMessage(slot, msg, rinfo));
     socket.on('error', (err: NodeJS.ErrnoException) => this.onError(slot, err));
+    // Deno reports a failed send only to its callback (no 'error' event); node to either.
+    slot.onSent = (err) => {
+      if (err && !slot.closed) this.onError(slot, err as NodeJS.ErrnoException);
+    };
     // connect() binds to port 0 first: the kernel picks a random ephemeral source port.
     // A connect the kernel refuses (EINVAL, EACCES, ENETUNREACH...) comes back here, not as 'error'.
     socket.connect(server.port, server.host, (err?: Error) => this.onConnect(slot, err));
@@ -195,7 +201,7 @@ export class UdpTransport {
   /** Sends one exchange's packet; a send that throws fails the socket's exchanges, never the process. */
   write(slot: UdpSlot, ex: Exchange): void {
     try {
-      slot.socket.send(ex.packet);
+      slot.socket.send(ex.packet, slot.onSent);
     } catch (err) {
       this.onError(slot, err as NodeJS.ErrnoException);
       return;
@@ -227,7 +233,7 @@ export class UdpTransport {
     const ex = slot.pending.get(id);
     if (ex === undefined) return this.drop(rinfo, id, 'unknown id');
     // Checked even on a connected socket: the address is what RFC 5452 asks to verify.
-    if (rinfo.port !== server.port || rinfo.address !== server.host) return this.drop(rinfo, id, 'wrong source');
+    if (rinfo.port !== server.port || !sameAddress(rinfo.address, server.host)) return this.drop(rinfo, id, 'wrong source');
     if (!responseMatches(msg, ex.packet, ex.questionEnd)) return this.drop(rinfo, id, 'wrong question');
     this.release(slot, ex);
     this.pump(slot.pool);
@@ -239,7 +245,13 @@ export class UdpTransport {
    * connected, or whose send threw, is closed (the next query opens a new one).
    */
   private onError(slot: UdpSlot, err: NodeJS.ErrnoException, what = 'send'): void {
-    const failure = socketFailure(err, `UDP ${what} to ${slot.pool.server.label}`);
+    const where = `UDP ${what} to ${slot.pool.server.label}`;
+    // A UDP connect() sends nothing, so its failure means the kernel will not send there;
+    // Bun reports it without an errno ("Failed to connect socket").
+    const failure =
+      what === 'connect' && !err.code
+        ? { code: 'ENETUNREACH' as const, reason: `${where} failed (${err.message}): the server cannot be reached from this host`, cause: err }
+        : socketFailure(err, where);
     const failed = [...slot.pending.values()];
     slot.queue = [];
     for (const ex of failed) this.release(slot, ex);

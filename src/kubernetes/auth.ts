@@ -4,8 +4,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { buildConnector } from 'undici';
-import type { Agent } from 'undici';
+import { buildConnector } from './undici.js';
+import type { Agent } from './undici.js';
 import { KubernetesApiError, KubernetesApiErrorCode } from './errors.js';
 import type { ExecCredentialPlugin } from './exec-credential.js';
 

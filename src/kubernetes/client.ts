@@ -1,5 +1,5 @@
-import { request } from 'undici';
-import type { Dispatcher } from 'undici';
+import { request } from './undici.js';
+import type { Dispatcher } from './undici.js';
 import { serviceAccountOfToken } from './config.js';
 import type { KubernetesConfig } from './config.js';
 import { SERVICE_NAME_LABEL } from './endpoint-slices.js';

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher } from './undici.js';
 import { isLoopbackHost, TokenProvider } from './auth.js';
 import { checkKubernetesOptions } from './check-options.js';
 import { KubernetesApiError, KubernetesApiErrorCode } from './errors.js';

@@ -1,5 +1,5 @@
-import { Agent } from 'undici';
-import type { Dispatcher } from 'undici';
+import { Agent } from './undici.js';
+import type { Dispatcher } from './undici.js';
 import { checkFamily, checkPort, checkProtocol } from '../peer/index.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
 import { localIdentity } from '../peer/index.js';

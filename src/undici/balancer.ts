@@ -1,4 +1,4 @@
-import type { Pool } from 'undici';
+import type { Pool } from 'undici/index.js';
 import type { Peer } from '../peer/index.js';
 
 /** One peer's pool and its place in the rotation. */

@@ -1,4 +1,4 @@
-import { Dispatcher, Pool, errors } from 'undici';
+import { Dispatcher, Pool, errors } from 'undici/index.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
 import { watchPeers } from '../discovery/watcher.js';
 import type { PeerWatcher, WatchPeersOptions } from '../discovery/watcher.js';
@@ -230,7 +230,7 @@ export class PeerDispatcher extends Dispatcher {
  * An undici Dispatcher that spreads requests over the live peers of a headless Service.
  *
  * ```ts
- * import { request } from 'undici';
+ * import { request } from 'undici/index.js';
  * const peersOfApi = createPeerDispatcher('api', { port: 'http', zone: process.env.ZONE });
  * await peersOfApi.request({ path: '/health', method: 'GET' });
  * await request('http://api/health', { dispatcher: peersOfApi }); // the origin is ignored

@@ -1,4 +1,4 @@
-import type { Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici/index.js';
 
 /**
  * Ends a request that never reached a peer, through whichever handler API it speaks:

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { tsArgs } from '../helpers/runtime.ts';
 
 /** The repository root: children run there so that `--import tsx` resolves. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,7 +24,7 @@ export interface Child {
 export function startNode(script: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Child {
   const childEnv = { ...process.env, ...env };
   delete childEnv.NODE_TEST_CONTEXT; // a child is a program, not a test file
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const child = spawn(process.execPath, [...tsArgs(script), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: childEnv,

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDemoCluster, createTestServer } from '../../src/testing/index.ts';
 import { startNode } from './child.ts';
+import { sendSignal } from '../helpers/runtime.ts';
 
 describe('examples', () => {
   test('npm run demo: exits 0 by itself and names every peer it sees', { timeout: 40_000 }, async () => {
@@ -45,7 +46,7 @@ describe('examples', () => {
       cluster.setReady('web-2', false);
       assert.match(await app.waitForLine((l) => l.startsWith('left:'), 'a left line'), /^left: +web-2 127\.\d+\.\d+\.\d+:80$/);
     } finally {
-      app.process.kill('SIGTERM');
+      sendSignal(app.process, 'SIGTERM');
     }
     const { code } = await app.exited;
     await dns.close();

@@ -7,6 +7,7 @@ import type { StatefulSet, TestCluster, TestDnsServer } from '../../src/testing/
 import type { PeerChange } from '../../src/index.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
 import { assertExit, runCli, startNode } from './child.ts';
+import { sendSignal } from '../helpers/runtime.ts';
 
 let cluster: TestCluster;
 let dns: TestDnsServer;
@@ -52,7 +53,7 @@ describe('headless-sd watch', () => {
       );
       assert.deepEqual(second.removed, []);
     } finally {
-      child.process.kill('SIGTERM');
+      sendSignal(child.process, 'SIGTERM');
     }
     const { code, signal } = await child.exited;
     assert.equal(signal, null);
@@ -74,7 +75,7 @@ describe('headless-sd watch', () => {
       set.scale(2);
       assert.match(await child.waitForLine((l) => l.startsWith('+ '), 'a + line'), /^\+ ntext-1 127\.\d+\.\d+\.\d+:80$/);
     } finally {
-      child.process.kill('SIGINT');
+      sendSignal(child.process, 'SIGINT');
     }
     const { code } = await child.exited;
     assert.equal(code, 0, child.stderr.join('\n'));

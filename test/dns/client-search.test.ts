@@ -18,6 +18,7 @@ import {
 } from '../../src/dns/diagnostics.ts';
 import { rawUdpServer, type RawUdpServer } from '../helpers/raw-servers.ts';
 import { answerA, readQuestion } from '../helpers/wire-builder.ts';
+import { tsArgs } from '../helpers/runtime.ts';
 
 const SEARCH = ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'];
 
@@ -172,7 +173,7 @@ describe('diagnostics', () => {
       const stderr = await new Promise<string>((resolve, reject) => {
         execFile(
           process.execPath,
-          ['--import', 'tsx', '--input-type=module', '-e', script],
+          tsArgs(script, { inline: true }),
           { env: { ...process.env, NODE_DEBUG: 'headless-sd' }, timeout: 20_000 },
           (err, _stdout, stderr) => (err ? reject(err) : resolve(stderr)),
         );

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, request } from 'undici';
-import type { Dispatcher } from 'undici';
+// The package file, not the bare name: Bun swaps `undici` for a stand-in (src/kubernetes/undici.ts).
+import { Agent, request } from 'undici/index.js';
+import type { Dispatcher } from 'undici/index.js';
 import { parseNdjson } from '../../src/kubernetes/ndjson.ts';
 import { createFakeKubernetesApi, createTestCluster } from '../../src/testing/index.ts';
 import type { FakeEndpointSlice, FakeKubernetesApi } from '../../src/testing/index.ts';

@@ -11,8 +11,9 @@ import { sanitizeServerText } from '../../src/kubernetes/redact.ts';
 import { peers } from '../../src/discovery/resolve.ts';
 import { watchPeers } from '../../src/discovery/watcher.ts';
 import { InvalidArgumentError } from '../../src/dns/invalid-argument.ts';
-import { Agent } from 'undici';
-import type { Dispatcher } from 'undici';
+// The package file, not the bare name: Bun swaps `undici` for a stand-in (src/kubernetes/undici.ts).
+import { Agent } from 'undici/index.js';
+import type { Dispatcher } from 'undici/index.js';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
 import { apiFixture } from './fixture.ts';
 import { KubernetesApiError } from '../../src/kubernetes/errors.ts';

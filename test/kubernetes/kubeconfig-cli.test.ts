@@ -10,6 +10,7 @@ import { parsePeerArgs } from '../../src/cli/args.ts';
 import { CliUsageError } from '../../src/cli/exit-codes.ts';
 import { startNode } from '../cli/child.ts';
 import { apiFixture } from './fixture.ts';
+import { sendSignal } from '../helpers/runtime.ts';
 
 const notInPod = { KUBERNETES_SERVICE_HOST: '', KUBERNETES_SERVICE_PORT: '', KUBECONFIG: '/nonexistent/kubeconfig' };
 
@@ -41,7 +42,7 @@ describe('CLI: --kubeconfig, --context, --source', () => {
         f.set.scale(4);
         await child.waitForLine((l) => (JSON.parse(l) as { added: { name: string }[] }).added.some((p) => p.name === 'web-3'), 'web-3 added', 30_000);
       } finally {
-        child.process.kill('SIGTERM');
+        sendSignal(child.process, 'SIGTERM');
         await child.exited;
       }
     } finally {

@@ -1,9 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parseNdjson } from '../../src/kubernetes/ndjson.ts';
 import { KubernetesApiError } from '../../src/kubernetes/errors.ts';
+import { fullGc } from '../helpers/gc.ts';
 
 async function* chunksOf(...parts: (string | Uint8Array)[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield typeof p === 'string' ? Buffer.from(p) : p;
@@ -75,8 +74,7 @@ describe('parseNdjson', () => {
       yield Buffer.from(line).subarray(7); // completes the line the last chunk began
     }
     // A full GC at a few points shows what is live: the parser's state, not the stream.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = fullGc();
     gc();
     const heapBefore = process.memoryUsage().heapUsed;
     let heapPeak = 0;

@@ -5,7 +5,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from 'undici';
+// The package file, not the bare name: Bun swaps `undici` for a stand-in (src/kubernetes/undici.ts).
+import { Agent } from 'undici/index.js';
 import { peers } from '../../src/index.ts';
 import { KubernetesApiError } from '../../src/kubernetes/errors.ts';
 import { listKubernetesPeers } from '../../src/kubernetes/source.ts';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'undici';
+import { request } from 'undici/index.js';
 import { createFakeKubernetesApi, createTestCluster } from '../../src/testing/index.ts';
 import type { FakeEndpointSlice, FakeKubernetesApi, StatefulSet, TestCluster } from '../../src/testing/index.ts';
 import { activeResources, assertNoLeaks } from '../helpers/handles.ts';

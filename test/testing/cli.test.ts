@@ -6,6 +6,7 @@ import { main, type CliIo } from '../../src/cli.ts';
 import { parsePodsSpec } from '../../src/testing/index.ts';
 import { dig } from '../helpers/dig.ts';
 import { ask } from '../helpers/raw-dns.ts';
+import { sendSignal, tsArgs } from '../helpers/runtime.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -73,7 +74,7 @@ describe('headless-sd bin', () => {
   });
 
   test('serve as a child process: prints its port, dig answers, SIGTERM exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', '--demo'], {
+    const child = spawn(process.execPath, [...tsArgs('src/cli.ts'), 'serve', '--port', '0', '--demo'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -97,7 +98,7 @@ describe('headless-sd bin', () => {
         ['web-0', 'web-1', 'web-2'].map((h) => `${h}.nginx.default.svc.cluster.local.`),
       );
     } finally {
-      child.kill('SIGTERM');
+      sendSignal(child, 'SIGTERM');
     }
     assert.equal(await exited, 0);
   });

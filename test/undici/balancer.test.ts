@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Pool } from 'undici';
+import type { Pool } from 'undici/index.js';
 import { FIRST_BACKOFF, MAX_BACKOFF, markDown, markUp, pickUpstream } from '../../src/undici/balancer.ts';
 import type { Upstream } from '../../src/undici/balancer.ts';
 import { makePeer } from '../../src/peer/index.ts';

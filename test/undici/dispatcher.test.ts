@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Client, request } from 'undici';
-import type { Dispatcher } from 'undici';
+import { Client, request } from 'undici/index.js';
+import type { Dispatcher } from 'undici/index.js';
 import { activeWatchLoops, DnsError, InvalidArgumentError } from '../../src/index.ts';
 import { createPeerDispatcher } from '../../src/undici/index.ts';
 import type { PeerDispatcher } from '../../src/undici/index.ts';
