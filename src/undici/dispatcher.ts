@@ -230,7 +230,7 @@ export class PeerDispatcher extends Dispatcher {
  * An undici Dispatcher that spreads requests over the live peers of a headless Service.
  *
  * ```ts
- * import { request } from 'undici/index.js';
+ * import { request } from 'undici';
  * const peersOfApi = createPeerDispatcher('api', { port: 'http', zone: process.env.ZONE });
  * await peersOfApi.request({ path: '/health', method: 'GET' });
  * await request('http://api/health', { dispatcher: peersOfApi }); // the origin is ignored
