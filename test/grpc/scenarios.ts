@@ -5,10 +5,11 @@ import type * as GrpcJs from '@grpc/grpc-js';
 import { activeWatchLoops, InvalidArgumentError } from '../../src/index.ts';
 import { registerHeadlessResolver } from '../../src/grpc/index.ts';
 import type { GrpcModule } from '../../src/grpc/index.ts';
-import { createFakeKubernetesApi, createTestCluster, createTestServer } from '../../src/testing/index.ts';
-import type { StatefulSet, TestCluster } from '../../src/testing/index.ts';
+import { createFakeKubernetesApi, createTestServer } from '../../src/testing/index.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
-import { drain, echoClientClass, freePort, startEchoServer } from './echo.ts';
+import { onlyTo as onlyToPods, podCluster, servedBy } from '../helpers/pod-cluster.ts';
+import type { PodCluster } from '../helpers/pod-cluster.ts';
+import { drain, echoClientClass, startEchoServer } from './echo.ts';
 import type { EchoClient, Grpc, PodServer } from './echo.ts';
 
 interface CallResult {
@@ -49,57 +50,16 @@ function callInLoop(client: EchoClient, concurrency = 4): { results: CallResult[
   };
 }
 
-const servedBy = (results: readonly CallResult[], from = 0): Set<string> =>
-  new Set(results.slice(from).flatMap((r) => (r.pod === null ? [] : [r.pod])));
+const onlyTo = (results: CallResult[], pods: string[], n: number, what: string): Promise<void> => onlyToPods(results, pods, n, what, false);
 
-/** Waits until `n` calls in a row, from now on, went only to `pods`. */
-async function onlyTo(results: CallResult[], pods: string[], n: number, what: string): Promise<void> {
-  let from = results.length;
-  await until(
-    () => {
-      for (let i = from; i < results.length; i++) if (results[i]!.pod !== null && !pods.includes(results[i]!.pod!)) from = i + 1;
-      return results.length - from >= n;
-    },
-    what,
-    30_000,
-  );
-}
-
-interface Fixture {
-  cluster: TestCluster;
-  set: StatefulSet;
-  port: number;
-  servers: Map<string, PodServer>;
-  startNewPods(): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function echoCluster(grpc: Grpc, replicas: number): Promise<Fixture> {
-  const cluster = await createTestCluster({ ttl: 1 });
-  const port = await freePort();
-  cluster.setService({ name: 'echo', ports: [{ name: 'grpc', port }] });
-  // Pods start unready and turn ready once their server listens, as with a readiness probe.
-  const set = cluster.statefulSet({ name: 'echo', serviceName: 'echo', replicas, ready: false });
-  const servers = new Map<string, PodServer>();
-  const startNewPods = async (): Promise<void> => {
-    for (const pod of set.pods) {
-      if (servers.has(pod.name)) continue;
-      servers.set(pod.name, await startEchoServer(grpc, pod.name, pod.addresses[0]!, port));
-      cluster.setReady(pod.name, true);
-    }
-  };
-  await startNewPods();
-  return {
-    cluster,
-    set,
-    port,
-    servers,
-    startNewPods,
-    close: async () => {
-      for (const s of servers.values()) s.server.forceShutdown();
-    },
-  };
-}
+const echoCluster = (grpc: Grpc, replicas: number): Promise<PodCluster<PodServer>> =>
+  podCluster({
+    name: 'echo',
+    portName: 'grpc',
+    replicas,
+    start: (pod, address, port) => startEchoServer(grpc, pod, address, port),
+    kill: (s) => s.server.forceShutdown(),
+  });
 
 /** Registers the node:test tests of headless-sd/grpc for one grpc-js module. */
 export function grpcAdapterTests(grpcModule: unknown, version: string): void {
