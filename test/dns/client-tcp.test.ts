@@ -152,7 +152,7 @@ describe('DnsClient over TCP', () => {
     }
   });
 
-  test('TC answer but the TCP port is closed: ECONNREFUSED', async () => {
+  test('TC answer but the TCP port is closed: a typed ECONNREFUSED, not a crash', async () => {
     const pair = await truncatingPair(() => {});
     await pair.tcp.close();
     const c = client(pair.servers);
