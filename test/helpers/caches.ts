@@ -4,8 +4,7 @@
  * privileges are dropped, nothing is daemonized; config lives in a temp dir removed by `close()`.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startDaemon } from './daemon.ts';
@@ -88,35 +87,22 @@ function dnsmasqArgs(port: number, o: CacheOptions): string[] {
 
 /** Starts `kind` on a free loopback port in front of `options.upstream`; resolves once it answers. */
 export async function startCache(kind: CacheKind, options: CacheOptions): Promise<CacheServer> {
-  const dir = await mkdtemp(join(tmpdir(), `headless-sd-${kind}-`));
-  try {
-    const daemon = await startDaemon({
-      name: kind,
-      debianPackage: kind,
-      async command(port) {
-        if (kind === 'dnsmasq') return ['dnsmasq', dnsmasqArgs(port, options)];
-        const conf = join(dir, 'unbound.conf');
-        await writeFile(conf, unboundConf(dir, port, options));
-        return ['unbound', ['-d', '-c', conf]];
-      },
-      zone: options.zones?.[0] ?? 'cluster.local',
-      recursionDesired: true,
-      probeMs: 200,
-      startTimeout: options.startTimeout ?? 15_000,
-    });
-    return {
-      kind,
-      servers: [`127.0.0.1:${daemon.port}`],
-      port: daemon.port,
-      async close() {
-        await daemon.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const daemon = await startDaemon({
+    name: kind,
+    debianPackage: kind,
+    dirPrefix: `headless-sd-${kind}-`,
+    async command(port, dir) {
+      if (kind === 'dnsmasq') return ['dnsmasq', dnsmasqArgs(port, options)];
+      const conf = join(dir, 'unbound.conf');
+      await writeFile(conf, unboundConf(dir, port, options));
+      return ['unbound', ['-d', '-c', conf]];
+    },
+    zone: options.zones?.[0] ?? 'cluster.local',
+    recursionDesired: true,
+    probeMs: 200,
+    startTimeout: options.startTimeout ?? 15_000,
+  });
+  return { kind, servers: [`127.0.0.1:${daemon.port}`], port: daemon.port, close: () => daemon.close() };
 }
 
 /**

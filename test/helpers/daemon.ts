@@ -4,7 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import dnsPacket from 'dns-packet';
 
 /** A port free on 127.0.0.1 for both TCP and UDP right now (the kernel picks it). */
@@ -64,8 +67,12 @@ export interface DaemonOptions {
   name: string;
   /** The Debian package that has it, named when it cannot run. */
   debianPackage: string;
-  /** Writes its config for `port` and returns the command line. */
-  command(port: number): Promise<[string, string[]]>;
+  /** Prefix of its temp dir (config, zones, sockets), removed when it stops or fails to start. */
+  dirPrefix: string;
+  /** Writes what does not depend on the port (zone files) into `dir`, once. */
+  setup?(dir: string): Promise<void>;
+  /** Writes its config for `port` into `dir` and returns the command line. */
+  command(port: number, dir: string): Promise<[string, string[]]>;
   /** The zone whose SOA the readiness probe asks for. */
   zone: string;
   /** Set RD on the probe (a cache answers only recursive queries). */
@@ -81,8 +88,10 @@ export interface Daemon {
   port: number;
   /** The spawned process's pid. */
   pid: number;
-  /** SIGTERM, then waits for it to exit. */
-  stop(): Promise<void>;
+  /** Its temp dir. */
+  dir: string;
+  /** SIGTERM, waits for it to exit, removes its temp dir. */
+  close(): Promise<void>;
 }
 
 /**
@@ -90,11 +99,22 @@ export interface Daemon {
  * exits (the port can be taken between freePort() and its bind). Rejects with its stderr.
  */
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
+  const dir = await mkdtemp(join(tmpdir(), o.dirPrefix));
+  try {
+    await o.setup?.(dir);
+    return await launch(o, dir);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function launch(o: DaemonOptions, dir: string): Promise<Daemon> {
   const deadline = Date.now() + o.startTimeout;
   let lastErr = '';
   while (Date.now() < deadline) {
     const port = await freePort();
-    const [cmd, args] = await o.command(port);
+    const [cmd, args] = await o.command(port, dir);
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let spawnError: Error | null = null;
@@ -102,7 +122,15 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     child.once('error', (err) => (spawnError = err));
     while (Date.now() < deadline && child.exitCode === null && child.signalCode === null && spawnError === null) {
       if (await probeSoa(port, o.zone, o.probeMs, o.recursionDesired)) {
-        return { port, pid: child.pid!, stop: () => stop(child, 'SIGTERM') };
+        return {
+          port,
+          pid: child.pid!,
+          dir,
+          async close() {
+            await stop(child, 'SIGTERM');
+            await rm(dir, { recursive: true, force: true });
+          },
+        };
       }
     }
     await stop(child, 'SIGKILL');

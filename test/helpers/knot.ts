@@ -2,8 +2,7 @@
  * Runs a real authoritative server (Knot DNS, `knotd`) on loopback for interop tests and benchmarks.
  * No root needed: config, zones, rundir and storage all live in a temp dir removed by `close()`.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDaemon } from './daemon.ts';
 
@@ -96,35 +95,29 @@ ${zones.join('\n')}
  * Rejects with knotd's stderr when it does not come up.
  */
 export async function startKnot(options: KnotOptions): Promise<KnotServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'headless-sd-knot-'));
-  try {
-    for (const zone of options.zones) await writeFile(join(dir, `${zone.origin}.zone`), knotZoneFile(zone));
-    const daemon = await startDaemon({
-      name: 'knotd',
-      debianPackage: 'knot',
-      async command(port) {
-        const conf = join(dir, 'knot.conf');
-        await writeFile(conf, knotConf(dir, port, options));
-        return options.cpus ? ['taskset', ['-c', options.cpus, 'knotd', '-c', conf]] : ['knotd', ['-c', conf]];
-      },
-      zone: options.zones[0]?.origin ?? '.',
-      recursionDesired: false,
-      probeMs: 100,
-      startTimeout: options.startTimeout ?? 10_000,
-    });
-    return {
-      servers: [`127.0.0.1:${daemon.port}`],
-      host: '127.0.0.1',
-      port: daemon.port,
-      pid: daemon.pid,
-      dir,
-      async close() {
-        await daemon.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const daemon = await startDaemon({
+    name: 'knotd',
+    debianPackage: 'knot',
+    dirPrefix: 'headless-sd-knot-',
+    async setup(dir) {
+      for (const zone of options.zones) await writeFile(join(dir, `${zone.origin}.zone`), knotZoneFile(zone));
+    },
+    async command(port, dir) {
+      const conf = join(dir, 'knot.conf');
+      await writeFile(conf, knotConf(dir, port, options));
+      return options.cpus ? ['taskset', ['-c', options.cpus, 'knotd', '-c', conf]] : ['knotd', ['-c', conf]];
+    },
+    zone: options.zones[0]?.origin ?? '.',
+    recursionDesired: false,
+    probeMs: 100,
+    startTimeout: options.startTimeout ?? 10_000,
+  });
+  return {
+    servers: [`127.0.0.1:${daemon.port}`],
+    host: '127.0.0.1',
+    port: daemon.port,
+    pid: daemon.pid,
+    dir: daemon.dir,
+    close: () => daemon.close(),
+  };
 }
