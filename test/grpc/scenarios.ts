@@ -7,8 +7,8 @@ import { registerHeadlessResolver } from '../../src/grpc/index.ts';
 import type { GrpcModule } from '../../src/grpc/index.ts';
 import { createFakeKubernetesApi, createTestServer } from '../../src/testing/index.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
-import { onlyTo as onlyToPods, podCluster, servedBy } from '../helpers/pod-cluster.ts';
-import type { PodCluster } from '../helpers/pod-cluster.ts';
+import { callInLoop, onlyTo as onlyToPods, podCluster, servedBy } from '../helpers/pod-cluster.ts';
+import type { CallLoop, PodCluster } from '../helpers/pod-cluster.ts';
 import { drain, echoClientClass, startEchoServer } from './echo.ts';
 import type { EchoClient, Grpc, PodServer } from './echo.ts';
 
@@ -22,33 +22,14 @@ interface CallResult {
 }
 
 /** Callers that call in a loop until stopped, each call with a deadline. */
-function callInLoop(client: EchoClient, concurrency = 4): { results: CallResult[]; stop(): Promise<void> } {
-  const results: CallResult[] = [];
-  let stopped = false;
-  let next = 0;
-  const one = (): Promise<void> =>
+const whoInLoop = (client: EchoClient, concurrency = 4): CallLoop<CallResult> =>
+  callInLoop('call', concurrency, (id) =>
     new Promise((resolve) => {
-      const id = `call-${next++}`;
-      const call = client.who(id, { deadline: Date.now() + 10_000 }, (error, pod) => {
-        results.push({ id, pod: pod ?? null, code: error?.code ?? null, details: error?.details ?? null, peer: call.getPeer() });
-        resolve();
-      });
-    });
-  const loops = Array.from({ length: concurrency }, async () => {
-    while (!stopped) {
-      await one();
-      // A channel may fail calls at once (no set yet): let timers and I/O run between calls.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  });
-  return {
-    results,
-    stop: async () => {
-      stopped = true;
-      await Promise.all(loops);
-    },
-  };
-}
+      const call = client.who(id, { deadline: Date.now() + 10_000 }, (error, pod) =>
+        resolve({ id, pod: pod ?? null, code: error?.code ?? null, details: error?.details ?? null, peer: call.getPeer() }),
+      );
+    }),
+  );
 
 const onlyTo = (results: CallResult[], pods: string[], n: number, what: string): Promise<void> => onlyToPods(results, pods, n, what, false);
 
@@ -74,7 +55,7 @@ export function grpcAdapterTests(grpcModule: unknown, version: string): void {
     const f = await echoCluster(grpc, 3);
     const dns = await createTestServer({ cluster: f.cluster });
     const client = new Echo(`headless:///echo.default:grpc?servers=${dns.servers[0]}&minInterval=100&maxInterval=1000`, insecure);
-    const loop = callInLoop(client);
+    const loop = whoInLoop(client);
     try {
       await until(() => servedBy(loop.results).size === 3, 'calls on all 3 pods', 30_000);
       assert.deepEqual([...servedBy(loop.results)].sort(), ['echo-0', 'echo-1', 'echo-2']);
@@ -125,7 +106,7 @@ export function grpcAdapterTests(grpcModule: unknown, version: string): void {
     const api = await createFakeKubernetesApi({ cluster: f.cluster });
     registerHeadlessResolver({ grpc: module, scheme: 'headless-api', source: 'kubernetes', kubernetes: { url: api.url } });
     const client = new Echo('headless-api:///echo.default:grpc', insecure);
-    const loop = callInLoop(client);
+    const loop = whoInLoop(client);
     try {
       await until(() => servedBy(loop.results).size === 3, 'calls on all 3 pods', 30_000);
       f.set.scale(5);
@@ -163,7 +144,7 @@ export function grpcAdapterTests(grpcModule: unknown, version: string): void {
     const dns = await createTestServer({ cluster: f.cluster });
     const client = new Echo(`headless:///echo.default:grpc?servers=${dns.servers[0]}&minInterval=50&maxInterval=200&timeout=200&attempts=1`, insecure);
     const missing = new Echo(`headless:///nothing.default:grpc?servers=${dns.servers[0]}&minInterval=50&maxInterval=200`, insecure);
-    const loop = callInLoop(client, 2);
+    const loop = whoInLoop(client, 2);
     try {
       await until(() => servedBy(loop.results).size === 2, 'calls on both pods', 30_000);
       dns.fault({ rcode: 'SERVFAIL' });

@@ -88,3 +88,34 @@ export async function onlyTo(results: readonly Answered[], pods: string[], n: nu
     30_000,
   );
 }
+
+/** Calls made in a loop until stopped, and what each gave. */
+export interface CallLoop<R> {
+  results: R[];
+  /** Stops the loops and waits for the calls in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `concurrency` loops that each make one call after the other (call ids `<prefix>-N`) until
+ * stopped; `one` makes a call and resolves with its result (it must not reject).
+ */
+export function callInLoop<R>(prefix: string, concurrency: number, one: (id: string) => Promise<R>): CallLoop<R> {
+  const results: R[] = [];
+  let stopped = false;
+  let next = 0;
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (!stopped) {
+      results.push(await one(`${prefix}-${next++}`));
+      // A client may fail calls at once (no set yet): let timers and I/O run between calls.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  });
+  return {
+    results,
+    stop: async () => {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
+}

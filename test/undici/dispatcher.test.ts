@@ -7,8 +7,8 @@ import { createPeerDispatcher } from '../../src/undici/index.ts';
 import type { PeerDispatcher } from '../../src/undici/index.ts';
 import { createFakeKubernetesApi, createTestCluster, createTestServer } from '../../src/testing/index.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
-import { onlyTo as onlyToPods, podCluster, servedBy } from '../helpers/pod-cluster.ts';
-import type { PodCluster } from '../helpers/pod-cluster.ts';
+import { callInLoop, onlyTo as onlyToPods, podCluster, servedBy } from '../helpers/pod-cluster.ts';
+import type { CallLoop, PodCluster } from '../helpers/pod-cluster.ts';
 import { drain, kill, startPodServer } from './pods.ts';
 import type { PodHttpServer } from './pods.ts';
 
@@ -19,31 +19,16 @@ interface Result {
 }
 
 /** Callers that send GET / in a loop until stopped. */
-function requestInLoop(dispatcher: PeerDispatcher, concurrency = 4): { results: Result[]; stop(): Promise<void> } {
-  const results: Result[] = [];
-  let stopped = false;
-  let next = 0;
-  const loops = Array.from({ length: concurrency }, async () => {
-    while (!stopped) {
-      const id = `req-${next++}`;
-      try {
-        const { statusCode, body } = await dispatcher.request({ path: '/', method: 'GET', headers: { 'x-call-id': id }, headersTimeout: 10_000, bodyTimeout: 10_000 });
-        const text = await body.text();
-        results.push({ id, pod: statusCode === 200 ? text : null, error: statusCode === 200 ? null : new Error(`status ${statusCode}`) });
-      } catch (error) {
-        results.push({ id, pod: null, error: error as Result['error'] });
-      }
-      await new Promise((resolve) => setImmediate(resolve));
+const requestInLoop = (dispatcher: PeerDispatcher, concurrency = 4): CallLoop<Result> =>
+  callInLoop('req', concurrency, async (id) => {
+    try {
+      const { statusCode, body } = await dispatcher.request({ path: '/', method: 'GET', headers: { 'x-call-id': id }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const text = await body.text();
+      return { id, pod: statusCode === 200 ? text : null, error: statusCode === 200 ? null : new Error(`status ${statusCode}`) };
+    } catch (error) {
+      return { id, pod: null, error: error as Result['error'] };
     }
   });
-  return {
-    results,
-    stop: async () => {
-      stopped = true;
-      await Promise.all(loops);
-    },
-  };
-}
 
 const onlyTo = (results: Result[], pods: string[], n: number, what: string): Promise<void> => onlyToPods(results, pods, n, what, true);
 
