@@ -16,7 +16,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { registerHeadlessResolver } from '../../src/grpc/index.ts';
-import { askUntilAll, askUntilOnly, startExampleCluster } from '../shared/pods.ts';
+import { askUntilAll, startExampleCluster } from '../shared/pods.ts';
 import { textUnaryMethod } from '../shared/text-method.ts';
 
 const greeter = { hello: textUnaryMethod('/example.Greeter/Hello') };
@@ -26,7 +26,7 @@ interface GreeterClient extends grpc.Client {
 const Greeter = grpc.makeGenericClientConstructor(greeter, 'Greeter') as unknown as new (target: string, credentials: grpc.ChannelCredentials) => GreeterClient;
 
 // The cluster, with a grpc-js server on each pod's address.
-const { cluster, set, dns, servers, startPods } = await startExampleCluster(
+const { set, dns, servers, startPods, scaleDown } = await startExampleCluster(
   'greeter',
   'grpc',
   async (name, address, port) => {
@@ -63,11 +63,7 @@ await startPods();
 await askUntilAll(['greeter-0', 'greeter-1', 'greeter-2', 'greeter-3', 'greeter-4'], 'scaled to 5', call);
 
 // Scale down as Kubernetes does: the pods leave DNS (terminating), drain, then stop.
-const leaving = set.pods.slice(2);
-for (const pod of leaving) cluster.setTerminating(pod.name);
-const ms = await askUntilOnly(['greeter-0', 'greeter-1'], 50, 'calls', call);
-await Promise.all(leaving.map((pod) => new Promise<void>((resolve) => servers.get(pod.name)!.tryShutdown(() => resolve()))));
-set.scale(2);
+const ms = await scaleDown(2, 'calls', call, (server) => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
 console.log(`scaled to 2: 50 calls in a row on greeter-0 and greeter-1 only (${ms} ms after the pods turned terminating)`);
 
 client.close();

@@ -18,10 +18,10 @@
 import { createServer } from 'node:http';
 import { PeerRing, watchPeers } from '../../src/index.ts';
 import { createPeerDispatcher } from '../../src/undici/index.ts';
-import { askUntilAll, askUntilOnly, startExampleCluster } from '../shared/pods.ts';
+import { askUntilAll, startExampleCluster } from '../shared/pods.ts';
 
 // The cluster, with a node:http server on each pod's address.
-const { cluster, set, dns, servers, startPods } = await startExampleCluster(
+const { set, dns, servers, startPods, scaleDown } = await startExampleCluster(
   'api',
   'http',
   async (name, address, port) => {
@@ -65,11 +65,7 @@ while (ring.size < 5) await new Promise((resolve) => setTimeout(resolve, 50));
 console.log(`ring over ${ring.size}: ${owners()}`);
 
 // Scale down as Kubernetes does: the pods turn terminating (they leave DNS), drain, then go.
-const leaving = set.pods.slice(2);
-for (const pod of leaving) cluster.setTerminating(pod.name);
-const ms = await askUntilOnly(['api-0', 'api-1'], 50, 'requests', hello);
-await Promise.all(leaving.map((pod) => new Promise<void>((resolve) => servers.get(pod.name)!.close(() => resolve()))));
-set.scale(2);
+const ms = await scaleDown(2, 'requests', hello, (server) => new Promise<void>((resolve) => server.close(() => resolve())));
 console.log(`scaled to 2: 50 requests in a row on api-0 and api-1 only (${ms} ms after the pods turned terminating)`);
 console.log(`ring over ${ring.size}: ${owners()}`);
 

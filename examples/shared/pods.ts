@@ -29,6 +29,12 @@ export interface ExampleCluster<S> {
   servers: Map<string, S>;
   /** Starts a server on each pod that has none, then marks the pod ready. */
   startPods(): Promise<void>;
+  /**
+   * Scales down as Kubernetes does: the leaving pods turn terminating (they leave DNS), `ask`
+   * runs until 50 answers in a row came from the staying pods, the leaving servers `drain`,
+   * then the set scales. Resolves with the ms from terminating to those 50 answers.
+   */
+  scaleDown(replicas: number, what: string, ask: () => Promise<string | null>, drain: (server: S) => Promise<void>): Promise<number>;
 }
 
 /**
@@ -58,7 +64,15 @@ export async function startExampleCluster<S>(
     }
   };
   await startPods();
-  return { cluster, set, dns, port, servers, startPods };
+  const scaleDown = async (replicas: number, what: string, ask: () => Promise<string | null>, drain: (server: S) => Promise<void>): Promise<number> => {
+    const leaving = set.pods.slice(replicas);
+    for (const pod of leaving) cluster.setTerminating(pod.name);
+    const ms = await askUntilOnly(set.pods.slice(0, replicas).map((p) => p.name), 50, what, ask);
+    await Promise.all(leaving.map((pod) => drain(servers.get(pod.name)!)));
+    set.scale(replicas);
+    return ms;
+  };
+  return { cluster, set, dns, port, servers, startPods, scaleDown };
 }
 
 /** Asks until every pod in `want` answered (60 s at most); prints who answered. `ask` gives the pod, or null on failure. */
@@ -74,7 +88,7 @@ export async function askUntilAll(want: string[], label: string, ask: () => Prom
 }
 
 /** Asks until `n` answers in a row came from `pods` only (60 s at most); resolves with the ms it took. */
-export async function askUntilOnly(pods: string[], n: number, what: string, ask: () => Promise<string | null>): Promise<number> {
+async function askUntilOnly(pods: string[], n: number, what: string, ask: () => Promise<string | null>): Promise<number> {
   const mark = Date.now();
   let inRow = 0;
   while (inRow < n) {
