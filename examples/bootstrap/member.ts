@@ -13,16 +13,11 @@
  * Users import from 'headless-sd/bootstrap'; this file imports the sources to run from a checkout.
  */
 import { bootstrap, createBootstrapProbe } from '../../src/bootstrap/index.ts';
+import { env, log } from '../shared/members.ts';
 
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`member: environment variable ${name} is not set`);
-  return value;
-};
 const POD_NAME = env('POD_NAME');
 const POD_IP = env('POD_IP');
 const PORT = Number(process.env.PROBE_PORT ?? 8558);
-const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** How this member names itself in member lists. */
 const me = `${POD_NAME}@${POD_IP}:${PORT}`;

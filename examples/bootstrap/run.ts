@@ -10,16 +10,14 @@
  *
  * Users import from 'headless-sd/testing'; this file imports the sources to run from a checkout.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createTestCluster, createTestServer } from '../../src/testing/index.ts';
+import { startMember, stopMembers } from '../shared/members.ts';
 
 const REPLICAS = 3;
 const LIMIT_MS = 60_000;
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MEMBER = fileURLToPath(new URL('./member.ts', import.meta.url));
 
 const cluster = await createTestCluster({ ttl: 1 });
@@ -38,23 +36,14 @@ const timer = setTimeout(() => settle(new Error(`after ${LIMIT_MS / 1000} s only
 
 // Highest ordinal first and a moment apart: the lowest starts last, and the others wait for it.
 for (const pod of [...set.pods].reverse()) {
-  const address = pod.addresses[0]!;
-  process.stdout.write(`starting ${pod.name} on ${address}\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', MEMBER], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, POD_NAME: pod.name, POD_IP: address, POD_NAMESPACE: pod.namespace, SERVICE: 'app', DNS_SERVER: dns.servers[0] },
-  });
-  members.push(child);
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    process.stdout.write(`  [${pod.name}] ${line}\n`);
+  const child = startMember(MEMBER, { name: pod.name, namespace: pod.namespace, address: pod.addresses[0]! }, 'app', dns.servers[0]!, {}, (line) => {
     const match = new RegExp(`^${pod.name}: (formed|joined) .*seed: (\\S+)$`).exec(line);
     if (match) {
       decisions.set(pod.name, { action: match[1]!, seed: match[2]! });
       if (decisions.size === REPLICAS) settle(null);
     }
   });
-  createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`  [${pod.name}] ${line}\n`));
+  members.push(child);
   child.on('exit', (code, signal) => {
     if (!finished) settle(new Error(`${pod.name} exited early (${signal ?? `code ${code}`})`));
   });
@@ -76,16 +65,7 @@ if (error === null) {
   }
 }
 
-await Promise.all(
-  members.map(
-    (child) =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  ),
-);
+await stopMembers(members);
 await dns.close();
 if (error !== null) {
   process.stderr.write(`bootstrap example failed: ${error.message}\n`);

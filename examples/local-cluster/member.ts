@@ -16,12 +16,8 @@ import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici/index.js';
 import { watchPeers } from '../../src/index.ts';
 import type { Peer } from '../../src/index.ts';
+import { env, log } from '../shared/members.ts';
 
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (!value) throw new Error(`member: environment variable ${name} is not set`);
-  return value;
-};
 const POD_NAME = env('POD_NAME');
 const POD_IP = env('POD_IP');
 const SERVICE = env('SERVICE');
@@ -30,8 +26,6 @@ const DNS_SERVER = env('DNS_SERVER');
 const PORT = Number(process.env.HTTP_PORT ?? 8080);
 /** How many other members there are (the StatefulSet's replicas - 1). */
 const EXPECTED_OTHERS = Number(process.env.EXPECTED_OTHERS ?? 2);
-
-const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
 // The app's own endpoint: peers call it to learn who is at an address.
 const server = createServer((req, res) => {

@@ -10,15 +10,13 @@
  *
  * Users import from 'headless-sd/testing'; this file imports the sources to run from a checkout.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createTestCluster, createTestServer } from '../../src/testing/index.ts';
+import { startMember, stopMembers } from '../shared/members.ts';
 
 const REPLICAS = 3;
 const LIMIT_MS = 60_000;
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MEMBER = fileURLToPath(new URL('./member.ts', import.meta.url));
 
 const cluster = await createTestCluster({ ttl: 1 });
@@ -34,30 +32,14 @@ let settle!: (error: Error | null) => void;
 const outcome = new Promise<Error | null>((resolve) => (settle = resolve));
 
 for (const pod of set.pods) {
-  const address = pod.addresses[0]!;
-  process.stdout.write(`starting ${pod.name} on ${address}\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', MEMBER], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      POD_NAME: pod.name,
-      POD_IP: address,
-      POD_NAMESPACE: pod.namespace,
-      SERVICE: 'app',
-      DNS_SERVER: dns.servers[0],
-      EXPECTED_OTHERS: String(REPLICAS - 1),
-    },
-  });
-  members.push(child);
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    process.stdout.write(`  [${pod.name}] ${line}\n`);
+  const member = { name: pod.name, namespace: pod.namespace, address: pod.addresses[0]! };
+  const child = startMember(MEMBER, member, 'app', dns.servers[0]!, { EXPECTED_OTHERS: String(REPLICAS - 1) }, (line) => {
     if (new RegExp(`^${pod.name}: knows `).test(line)) {
       ready.add(pod.name);
       if (ready.size === REPLICAS) settle(null);
     }
   });
-  createInterface({ input: child.stderr! }).on('line', (line) => process.stderr.write(`  [${pod.name}] ${line}\n`));
+  members.push(child);
   child.on('exit', (code, signal) => {
     if (!finished) settle(new Error(`${pod.name} exited early (${signal ?? `code ${code}`})`));
   });
@@ -73,16 +55,7 @@ clearTimeout(timer);
 if (error === null) process.stdout.write(`all ${REPLICAS} members know the other ${REPLICAS - 1}: discovery works\n`);
 
 // Stop the members as the kubelet would (SIGTERM), and wait for them to be gone.
-await Promise.all(
-  members.map(
-    (child) =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  ),
-);
+await stopMembers(members);
 await dns.close();
 if (error !== null) {
   process.stderr.write(`local cluster example failed: ${error.message}\n`);

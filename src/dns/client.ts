@@ -20,16 +20,8 @@ import type {
   SrvRecordWithAddresses,
 } from './types.js';
 
-export type {
-  DnsClientOptions,
-  DnsClientStats,
-  DnsResponse,
-  QueryOptions,
-  RecordWithTtl,
-  ResolveOptions,
-  SrvAddress,
-  SrvRecordWithAddresses,
-} from './types.js';
+// Every type of the client's options and answers (types.ts holds nothing else).
+export type * from './types.js';
 
 /** The signal of a call's options: an AbortSignal or nothing; anything else is a bad argument. */
 function signalOf(options: unknown): AbortSignal | undefined {

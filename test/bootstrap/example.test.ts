@@ -1,12 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNode } from '../cli/child.ts';
+import { runToSuccess } from '../cli/child.ts';
 
 test('npm run example:bootstrap: three processes form one cluster and print its seed', { timeout: 90_000 }, async () => {
-  const run = startNode('examples/bootstrap/run.ts');
-  const { code } = await run.exited;
-  const out = run.stdout.join('\n');
-  assert.equal(code, 0, `runner exited ${code}\n${out}\n${run.stderr.join('\n')}`);
+  const out = await runToSuccess('examples/bootstrap/run.ts');
   assert.match(out, /^ {2}\[app-0\] app-0: formed a new cluster; seed: app-0@127\.1\.0\.1:8558$/m);
   assert.match(out, /^ {2}\[app-1\] app-1: joined the cluster; seed: app-0@127\.1\.0\.1:8558$/m);
   assert.match(out, /^ {2}\[app-2\] app-2: joined the cluster; seed: app-0@127\.1\.0\.1:8558$/m);

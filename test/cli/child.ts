@@ -86,3 +86,12 @@ export async function runCli(args: readonly string[]): Promise<{ code: number | 
 export function assertExit(result: { code: number | null; stdout: string; stderr: string }, code: number, what: string): void {
   assert.equal(result.code, code, `${what}: exit ${result.code}, stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
 }
+
+/** Runs `node --import tsx <script>` to its end, asserts it exited 0, and returns its stdout joined by newlines. */
+export async function runToSuccess(script: string): Promise<string> {
+  const child = startNode(script);
+  const { code } = await child.exited;
+  const out = child.stdout.join('\n');
+  assert.equal(code, 0, `${script} exited ${code}\n${out}\n${child.stderr.join('\n')}`);
+  return out;
+}

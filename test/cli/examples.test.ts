@@ -1,15 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDemoCluster, createTestServer } from '../../src/testing/index.ts';
-import { startNode } from './child.ts';
+import { runToSuccess, startNode } from './child.ts';
 import { sendSignal } from '../helpers/runtime.ts';
 
 describe('examples', () => {
   test('npm run demo: exits 0 by itself and names every peer it sees', { timeout: 40_000 }, async () => {
-    const demo = startNode('examples/demo.ts');
-    const { code } = await demo.exited;
-    const out = demo.stdout.join('\n');
-    assert.equal(code, 0, `demo exited ${code}\n${out}\n${demo.stderr.join('\n')}`);
+    const out = await runToSuccess('examples/demo.ts');
     for (const name of ['web-0', 'web-1', 'web-2', 'web-3', 'web-4']) assert.match(out, new RegExp(`\\b${name}\\b`), name);
     assert.match(out, /^\+ web-3 127\.\d+\.\d+\.\d+:80$/m);
     assert.match(out, /^- web-4 127\.\d+\.\d+\.\d+:80$/m);
@@ -19,10 +16,7 @@ describe('examples', () => {
   });
 
   test('npm run example:local: three members find each other and the runner exits 0', { timeout: 90_000 }, async () => {
-    const run = startNode('examples/local-cluster/run.ts');
-    const { code } = await run.exited;
-    const out = run.stdout.join('\n');
-    assert.equal(code, 0, `runner exited ${code}\n${out}\n${run.stderr.join('\n')}`);
+    const out = await runToSuccess('examples/local-cluster/run.ts');
     for (const [name, others] of [
       ['app-0', 'app-1, app-2'],
       ['app-1', 'app-0, app-2'],

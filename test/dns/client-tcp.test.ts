@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DnsClient, type DnsClientOptions } from '../../src/dns/client.ts';
 import { DnsError } from '../../src/dns/errors.ts';
-import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
+import { activeResources, assertNoLeaks, closeAll, until } from '../helpers/handles.ts';
 import { frame, rawServerPair, type RawTcpConnection } from '../helpers/raw-servers.ts';
 import { answerA, RESPONSE_FLAGS } from '../helpers/wire-builder.ts';
 import { rejectsWithDnsError as rejects } from '../helpers/dns-assert.ts';
@@ -38,8 +38,7 @@ describe('DnsClient over TCP', () => {
       assert.equal(s.queries, 4);
       assert.equal(pair.tcp.connections.length, 1, 'the connection is reused');
     } finally {
-      c.close();
-      await pair.close();
+      await closeAll(c, pair);
     }
   });
 
@@ -63,8 +62,7 @@ describe('DnsClient over TCP', () => {
       assert.equal(pair.tcp.connections.length, 1);
       assert.equal(pair.udp.queries.length, 0);
     } finally {
-      c.close();
-      await pair.close();
+      await closeAll(c, pair);
     }
   });
 
@@ -93,8 +91,7 @@ describe('DnsClient over TCP', () => {
       assert.deepEqual(await c.resolve4(NAME), ['10.0.0.1']);
       assert.equal(pair.tcp.connections.length, 2);
     } finally {
-      c.close();
-      await pair.close();
+      await closeAll(c, pair);
     }
   });
 
@@ -110,10 +107,7 @@ describe('DnsClient over TCP', () => {
       await rejects(c1.resolve4(NAME), 'EBADRESP', /TCP frame of 3 bytes/);
       await rejects(c2.resolve4(NAME), 'EBADRESP', /closed in the middle of an answer/);
     } finally {
-      c1.close();
-      c2.close();
-      await short.close();
-      await cut.close();
+      await closeAll(c1, c2, short, cut);
     }
   });
 
@@ -128,8 +122,7 @@ describe('DnsClient over TCP', () => {
       assert.deepEqual(await c.resolve4(NAME), ['10.0.0.1']);
       assert.equal(c.stats.dropped, 1);
     } finally {
-      c.close();
-      await pair.close();
+      await closeAll(c, pair);
     }
   });
 
@@ -147,20 +140,18 @@ describe('DnsClient over TCP', () => {
     try {
       assert.equal((await c.resolve4(NAME)).length, 300);
     } finally {
-      c.close();
-      await pair.close();
+      await closeAll(c, pair);
     }
   });
 
-  test('TC answer but the TCP port is closed: ECONNREFUSED', async () => {
+  test('TC answer but the TCP port is closed: a typed ECONNREFUSED, not a crash', async () => {
     const pair = await truncatingPair(() => {});
     await pair.tcp.close();
     const c = client(pair.servers);
     try {
       await rejects(c.resolve4(NAME), 'ECONNREFUSED', /TCP connection refused/);
     } finally {
-      c.close();
-      await pair.udp.close();
+      await closeAll(c, pair.udp);
     }
   });
 

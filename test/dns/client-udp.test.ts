@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import dnsPacket from 'dns-packet';
 import { DnsClient, type DnsClientOptions } from '../../src/dns/client.ts';
 import { DnsError } from '../../src/dns/errors.ts';
-import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
+import { activeResources, assertNoLeaks, closeAll, until } from '../helpers/handles.ts';
 import { deadUdpPort, rawUdpServer, type RawUdpServer } from '../helpers/raw-servers.ts';
 import { answerA, buildResponse, readQuestion } from '../helpers/wire-builder.ts';
 import { rejectsWithDnsError as rejects } from '../helpers/dns-assert.ts';
@@ -49,8 +49,7 @@ describe('DnsClient over UDP', () => {
       assert.equal(res.truncated, false);
       assert.equal(c.stats.answers, 3);
     } finally {
-      c.close();
-      await server.close();
+      await closeAll(c, server);
     }
   });
 
@@ -76,8 +75,7 @@ describe('DnsClient over UDP', () => {
       assert.equal(c.stats.dropped, runtime === 'deno' ? 6 : 5);
       assert.equal(c.stats.answers, 1);
     } finally {
-      c.close();
-      await server.close();
+      await closeAll(c, server);
     }
   });
 
@@ -92,8 +90,7 @@ describe('DnsClient over UDP', () => {
       const steps = ids.slice(1).filter((id, i) => id === ids[i]! + 1).length;
       assert.ok(steps < 10, 'not a counter');
     } finally {
-      c.close();
-      await server.close();
+      await closeAll(c, server);
     }
   });
 
@@ -107,8 +104,7 @@ describe('DnsClient over UDP', () => {
       assert.equal(new Set(ports.slice(0, 3)).size, 1);
       await until(() => c.stats.udpSockets === 1, 'retired sockets to close');
     } finally {
-      c.close();
-      await server.close();
+      await closeAll(c, server);
     }
   });
 
@@ -126,9 +122,7 @@ describe('DnsClient over UDP', () => {
       assert.notEqual(a.queries[0]!.id, a.queries[1]!.id);
       assert.equal(c.stats.timeouts, 3);
     } finally {
-      c.close();
-      await a.close();
-      await b.close();
+      await closeAll(c, a, b);
     }
   });
 
@@ -153,8 +147,7 @@ describe('DnsClient over UDP', () => {
       assert.equal(c.stats.dropped, 1);
       assert.equal(c.stats.timeouts, 1);
     } finally {
-      c.close();
-      await server.close();
+      await closeAll(c, server);
     }
   });
 
@@ -173,9 +166,7 @@ describe('DnsClient over UDP', () => {
       if (deno) await rejects(alone.resolve4(NAME), 'ETIMEOUT', new RegExp(`no answer from 127\\.0\\.0\\.1:${dead} within ${timeout} ms, 2 tries`));
       else await rejects(alone.resolve4(NAME), 'ECONNREFUSED', new RegExp(`\\(server 127\\.0\\.0\\.1:${dead}: port unreachable, 2 tries\\)$`));
     } finally {
-      c.close();
-      alone.close();
-      await good.close();
+      await closeAll(c, alone, good);
     }
   });
 
@@ -223,8 +214,7 @@ describe('DnsClient over UDP', () => {
       const res = await c.query('nx.example', 'A');
       assert.equal(res.rcode, 'NXDOMAIN');
     } finally {
-      c.close();
-      await server.close();
+      await closeAll(c, server);
     }
   });
 
@@ -243,9 +233,7 @@ describe('DnsClient over UDP', () => {
       assert.deepEqual(await twice.resolve4(NAME), ['10.0.0.1']);
       assert.equal(twice.stats.badResponses, 1);
     } finally {
-      once.close();
-      twice.close();
-      await server.close();
+      await closeAll(once, twice, server);
     }
   });
 
@@ -260,8 +248,7 @@ describe('DnsClient over UDP', () => {
       await sleep(20);
       assert.equal(server.queries.length, 0);
     } finally {
-      c.close();
-      await server.close();
+      await closeAll(c, server);
     }
   });
 
@@ -282,8 +269,7 @@ describe('DnsClient over UDP', () => {
       // The client still works.
       assert.deepEqual(await c.resolve4(NAME), ['10.0.0.1']);
     } finally {
-      c.close();
-      await server.close();
+      await closeAll(c, server);
     }
   });
 
@@ -338,8 +324,7 @@ describe('DnsClient over UDP', () => {
       assert.equal(c.stats.queries, 2000);
       assert.ok(new Set(server.queries.map((q) => q.from)).size <= 2, 'few sockets');
     } finally {
-      c.close();
-      await server.close();
+      await closeAll(c, server);
     }
   });
 
@@ -351,8 +336,7 @@ describe('DnsClient over UDP', () => {
       assert.equal(res.server, `[::1]:${server.port}`);
       assert.deepEqual(await c.resolve4(NAME), ['10.0.0.6']);
     } finally {
-      c.close();
-      await server.close();
+      await closeAll(c, server);
     }
   });
 

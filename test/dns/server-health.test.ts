@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DnsClient, type DnsClientOptions } from '../../src/dns/client.ts';
 import { applyResolvEnv, parseResolvConf, readResolvConf } from '../../src/dns/resolv-conf.ts';
+import { closeAll } from '../helpers/handles.ts';
 import { frame, rawServerPair, rawUdpServer, type RawUdpServer } from '../helpers/raw-servers.ts';
 import { answerA, readQuestion } from '../helpers/wire-builder.ts';
 
@@ -36,10 +37,7 @@ describe('server health', () => {
       assert.equal(withMemory.stats.timeouts, 1);
       assert.equal(without.stats.timeouts, 10);
     } finally {
-      withMemory.close();
-      without.close();
-      await dead.close();
-      await good.close();
+      await closeAll(withMemory, without, dead, good);
     }
   });
 
@@ -65,9 +63,7 @@ describe('server health', () => {
       assert.deepEqual(await c.resolve4(NAME), ['10.0.0.2'], 'and it is first again');
       assert.equal(c.stats.timeouts, 2);
     } finally {
-      c.close();
-      await flaky.close();
-      await good.close();
+      await closeAll(c, flaky, good);
     }
   });
 });
@@ -164,9 +160,7 @@ describe('glibc resolver settings', () => {
         // Both asked before either answer; which arrives first is the runtime's (Deno sends the second first).
         assert.deepEqual(log.slice(0, 2).sort(), ['ask 1', 'ask 28'], 'without the option both go at once');
       } finally {
-        serial.close();
-        parallel.close();
-        await server.close();
+        await closeAll(serial, parallel, server);
       }
     });
   }
@@ -186,8 +180,7 @@ describe('glibc resolver settings', () => {
       assert.equal(server.queries.length, 2);
       assert.notEqual(server.queries[0]!.rinfo.port, server.queries[1]!.rinfo.port);
     } finally {
-      c.close();
-      await server.close();
+      await closeAll(c, server);
     }
   });
 });

@@ -1,28 +1,13 @@
 // A real grpc-js server on each pod address of a test cluster, and a client for it: no protos,
 // a unary method whose answer is the name of the pod that served it.
-import { createServer } from 'node:net';
 import type * as GrpcJs from '@grpc/grpc-js';
+import { textUnaryMethod } from '../../examples/shared/text-method.ts';
 
 /** The grpc-js module under test (latest or 1.10, same API for what is used here). */
 export type Grpc = typeof GrpcJs;
 
-const text = {
-  serialize: (value: string): Buffer => Buffer.from(value, 'utf8'),
-  deserialize: (bytes: Buffer): string => bytes.toString('utf8'),
-};
-
 /** The service definition: /test.Echo/Who answers the serving pod's name. */
-export const echoService = {
-  who: {
-    path: '/test.Echo/Who',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: text.serialize,
-    requestDeserialize: text.deserialize,
-    responseSerialize: text.serialize,
-    responseDeserialize: text.deserialize,
-  },
-} as const;
+export const echoService = { who: textUnaryMethod('/test.Echo/Who') };
 
 /** A client of the echo service. */
 export interface EchoClient extends GrpcJs.Client {
@@ -36,18 +21,6 @@ export function echoClientClass(grpc: Grpc): new (target: string, credentials: G
     credentials: GrpcJs.ChannelCredentials,
     options?: GrpcJs.ChannelOptions,
   ) => EchoClient;
-}
-
-/** A port free on 127.1.0.1 now; pods have their own addresses, so the same port is free on each. */
-export async function freePort(address = '127.1.0.1'): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, address, () => resolve());
-  });
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** One pod's server. */

@@ -5,10 +5,11 @@ import type * as GrpcJs from '@grpc/grpc-js';
 import { activeWatchLoops, InvalidArgumentError } from '../../src/index.ts';
 import { registerHeadlessResolver } from '../../src/grpc/index.ts';
 import type { GrpcModule } from '../../src/grpc/index.ts';
-import { createFakeKubernetesApi, createTestCluster, createTestServer } from '../../src/testing/index.ts';
-import type { StatefulSet, TestCluster } from '../../src/testing/index.ts';
+import { createFakeKubernetesApi, createTestServer } from '../../src/testing/index.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
-import { drain, echoClientClass, freePort, startEchoServer } from './echo.ts';
+import { callInLoop, onlyTo as onlyToPods, podCluster, servedBy } from '../helpers/pod-cluster.ts';
+import type { CallLoop, PodCluster } from '../helpers/pod-cluster.ts';
+import { drain, echoClientClass, startEchoServer } from './echo.ts';
 import type { EchoClient, Grpc, PodServer } from './echo.ts';
 
 interface CallResult {
@@ -21,85 +22,25 @@ interface CallResult {
 }
 
 /** Callers that call in a loop until stopped, each call with a deadline. */
-function callInLoop(client: EchoClient, concurrency = 4): { results: CallResult[]; stop(): Promise<void> } {
-  const results: CallResult[] = [];
-  let stopped = false;
-  let next = 0;
-  const one = (): Promise<void> =>
+const whoInLoop = (client: EchoClient, concurrency = 4): CallLoop<CallResult> =>
+  callInLoop('call', concurrency, (id) =>
     new Promise((resolve) => {
-      const id = `call-${next++}`;
-      const call = client.who(id, { deadline: Date.now() + 10_000 }, (error, pod) => {
-        results.push({ id, pod: pod ?? null, code: error?.code ?? null, details: error?.details ?? null, peer: call.getPeer() });
-        resolve();
-      });
-    });
-  const loops = Array.from({ length: concurrency }, async () => {
-    while (!stopped) {
-      await one();
-      // A channel may fail calls at once (no set yet): let timers and I/O run between calls.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  });
-  return {
-    results,
-    stop: async () => {
-      stopped = true;
-      await Promise.all(loops);
-    },
-  };
-}
-
-const servedBy = (results: readonly CallResult[], from = 0): Set<string> =>
-  new Set(results.slice(from).flatMap((r) => (r.pod === null ? [] : [r.pod])));
-
-/** Waits until `n` calls in a row, from now on, went only to `pods`. */
-async function onlyTo(results: CallResult[], pods: string[], n: number, what: string): Promise<void> {
-  let from = results.length;
-  await until(
-    () => {
-      for (let i = from; i < results.length; i++) if (results[i]!.pod !== null && !pods.includes(results[i]!.pod!)) from = i + 1;
-      return results.length - from >= n;
-    },
-    what,
-    30_000,
+      const call = client.who(id, { deadline: Date.now() + 10_000 }, (error, pod) =>
+        resolve({ id, pod: pod ?? null, code: error?.code ?? null, details: error?.details ?? null, peer: call.getPeer() }),
+      );
+    }),
   );
-}
 
-interface Fixture {
-  cluster: TestCluster;
-  set: StatefulSet;
-  port: number;
-  servers: Map<string, PodServer>;
-  startNewPods(): Promise<void>;
-  close(): Promise<void>;
-}
+const onlyTo = (results: CallResult[], pods: string[], n: number, what: string): Promise<void> => onlyToPods(results, pods, n, what, false);
 
-async function echoCluster(grpc: Grpc, replicas: number): Promise<Fixture> {
-  const cluster = await createTestCluster({ ttl: 1 });
-  const port = await freePort();
-  cluster.setService({ name: 'echo', ports: [{ name: 'grpc', port }] });
-  // Pods start unready and turn ready once their server listens, as with a readiness probe.
-  const set = cluster.statefulSet({ name: 'echo', serviceName: 'echo', replicas, ready: false });
-  const servers = new Map<string, PodServer>();
-  const startNewPods = async (): Promise<void> => {
-    for (const pod of set.pods) {
-      if (servers.has(pod.name)) continue;
-      servers.set(pod.name, await startEchoServer(grpc, pod.name, pod.addresses[0]!, port));
-      cluster.setReady(pod.name, true);
-    }
-  };
-  await startNewPods();
-  return {
-    cluster,
-    set,
-    port,
-    servers,
-    startNewPods,
-    close: async () => {
-      for (const s of servers.values()) s.server.forceShutdown();
-    },
-  };
-}
+const echoCluster = (grpc: Grpc, replicas: number): Promise<PodCluster<PodServer>> =>
+  podCluster({
+    name: 'echo',
+    portName: 'grpc',
+    replicas,
+    start: (pod, address, port) => startEchoServer(grpc, pod, address, port),
+    kill: (s) => s.server.forceShutdown(),
+  });
 
 /** Registers the node:test tests of headless-sd/grpc for one grpc-js module. */
 export function grpcAdapterTests(grpcModule: unknown, version: string): void {
@@ -114,7 +55,7 @@ export function grpcAdapterTests(grpcModule: unknown, version: string): void {
     const f = await echoCluster(grpc, 3);
     const dns = await createTestServer({ cluster: f.cluster });
     const client = new Echo(`headless:///echo.default:grpc?servers=${dns.servers[0]}&minInterval=100&maxInterval=1000`, insecure);
-    const loop = callInLoop(client);
+    const loop = whoInLoop(client);
     try {
       await until(() => servedBy(loop.results).size === 3, 'calls on all 3 pods', 30_000);
       assert.deepEqual([...servedBy(loop.results)].sort(), ['echo-0', 'echo-1', 'echo-2']);
@@ -165,7 +106,7 @@ export function grpcAdapterTests(grpcModule: unknown, version: string): void {
     const api = await createFakeKubernetesApi({ cluster: f.cluster });
     registerHeadlessResolver({ grpc: module, scheme: 'headless-api', source: 'kubernetes', kubernetes: { url: api.url } });
     const client = new Echo('headless-api:///echo.default:grpc', insecure);
-    const loop = callInLoop(client);
+    const loop = whoInLoop(client);
     try {
       await until(() => servedBy(loop.results).size === 3, 'calls on all 3 pods', 30_000);
       f.set.scale(5);
@@ -203,7 +144,7 @@ export function grpcAdapterTests(grpcModule: unknown, version: string): void {
     const dns = await createTestServer({ cluster: f.cluster });
     const client = new Echo(`headless:///echo.default:grpc?servers=${dns.servers[0]}&minInterval=50&maxInterval=200&timeout=200&attempts=1`, insecure);
     const missing = new Echo(`headless:///nothing.default:grpc?servers=${dns.servers[0]}&minInterval=50&maxInterval=200`, insecure);
-    const loop = callInLoop(client, 2);
+    const loop = whoInLoop(client, 2);
     try {
       await until(() => servedBy(loop.results).size === 2, 'calls on both pods', 30_000);
       dns.fault({ rcode: 'SERVFAIL' });

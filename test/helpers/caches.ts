@@ -3,14 +3,11 @@
  * `dnsmasq`, as a pod meets them in a cluster (NodeLocal DNSCache, CoreDNS `cache`). No root
  * privileges are dropped, nothing is daemonized; config lives in a temp dir removed by `close()`.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import dnsPacket from 'dns-packet';
+import { startDaemon } from './daemon.ts';
 import { knotZoneFile, type KnotServer, type KnotZone } from './knot.ts';
 
 /** The caches the tests start. */
@@ -33,49 +30,6 @@ export interface CacheOptions {
   /** Zones forwarded to the upstream (default `['cluster.local']`); the cache answers nothing else. */
   zones?: string[];
   startTimeout?: number;
-}
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const addr = srv.address();
-        srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const sock = createSocket('udp4');
-      sock.once('error', () => resolve(false));
-      sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
-
-/** True once a query for the zone's SOA gets a NOERROR answer through the cache. */
-function probe(port: number, zone: string, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createSocket('udp4');
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), ms);
-    sock.once('error', () => done(false));
-    sock.once('message', (msg) => done(msg.length >= 12 && (msg[3]! & 0x0f) === 0));
-    const query = dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'SOA', name: zone }] });
-    sock.send(query, port, '127.0.0.1');
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
 }
 
 /** Not loopback: unbound must never send a packet there (it would recurse to the root servers). */
@@ -133,53 +87,22 @@ function dnsmasqArgs(port: number, o: CacheOptions): string[] {
 
 /** Starts `kind` on a free loopback port in front of `options.upstream`; resolves once it answers. */
 export async function startCache(kind: CacheKind, options: CacheOptions): Promise<CacheServer> {
-  const dir = await mkdtemp(join(tmpdir(), `headless-sd-${kind}-`));
-  const zone = options.zones?.[0] ?? 'cluster.local';
-  try {
-    const deadline = Date.now() + (options.startTimeout ?? 15_000);
-    let lastErr = '';
-    while (Date.now() < deadline) {
-      const port = await freePort();
-      let cmd: string;
-      let args: string[];
-      if (kind === 'unbound') {
-        const conf = join(dir, 'unbound.conf');
-        await writeFile(conf, unboundConf(dir, port, options));
-        [cmd, args] = ['unbound', ['-d', '-c', conf]];
-      } else {
-        [cmd, args] = ['dnsmasq', dnsmasqArgs(port, options)];
-      }
-      const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      let spawnError: Error | null = null;
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.once('error', (err) => (spawnError = err));
-      while (Date.now() < deadline && child.exitCode === null && child.signalCode === null && spawnError === null) {
-        if (await probe(port, zone, 200)) {
-          return {
-            kind,
-            servers: [`127.0.0.1:${port}`],
-            port,
-            async close() {
-              if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-              await exited(child);
-              child.stderr?.destroy();
-              await rm(dir, { recursive: true, force: true });
-            },
-          };
-        }
-      }
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited(child);
-      child.stderr?.destroy();
-      if (spawnError !== null) throw new Error(`cannot run ${kind} (Debian package ${kind}): ${String(spawnError)}`);
-      lastErr = stderr;
-    }
-    throw new Error(`${kind} did not start: ${lastErr.trim() || 'no answer'}`);
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const daemon = await startDaemon({
+    name: kind,
+    debianPackage: kind,
+    dirPrefix: `headless-sd-${kind}-`,
+    async command(port, dir) {
+      if (kind === 'dnsmasq') return ['dnsmasq', dnsmasqArgs(port, options)];
+      const conf = join(dir, 'unbound.conf');
+      await writeFile(conf, unboundConf(dir, port, options));
+      return ['unbound', ['-d', '-c', conf]];
+    },
+    zone: options.zones?.[0] ?? 'cluster.local',
+    recursionDesired: true,
+    probeMs: 200,
+    startTimeout: options.startTimeout ?? 15_000,
+  });
+  return { kind, servers: [`127.0.0.1:${daemon.port}`], port: daemon.port, close: () => daemon.close() };
 }
 
 /**

@@ -31,3 +31,8 @@ export async function until(predicate: () => boolean, what: string, limitMs = 10
     await sleep(10);
   }
 }
+
+/** Closes each in order, waiting for each (clients before the servers they use), as a test's `finally` does. */
+export async function closeAll(...things: { close(): unknown }[]): Promise<void> {
+  for (const thing of things) await thing.close();
+}

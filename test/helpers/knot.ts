@@ -2,13 +2,9 @@
  * Runs a real authoritative server (Knot DNS, `knotd`) on loopback for interop tests and benchmarks.
  * No root needed: config, zones, rundir and storage all live in a temp dir removed by `close()`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import dnsPacket from 'dns-packet';
+import { startDaemon } from './daemon.ts';
 
 /** One zone knotd serves. */
 export interface KnotZone {
@@ -94,98 +90,34 @@ ${zones.join('\n')}
 `;
 }
 
-/** A port free on 127.0.0.1 for both TCP and UDP right now (the kernel picks it). */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const addr = srv.address();
-        srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const sock = createSocket('udp4');
-      sock.once('error', () => resolve(false));
-      sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
-
-/** True once a SOA query for `origin` gets any answer on 127.0.0.1:port. */
-function probe(port: number, origin: string, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createSocket('udp4');
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), ms);
-    sock.once('error', () => done(false));
-    sock.once('message', (msg) => done(msg.length >= 12 && (msg[3]! & 0x0f) === 0));
-    const query = dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'SOA', name: origin }] });
-    sock.send(query, port, '127.0.0.1');
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
-
 /**
  * Starts knotd on a free loopback port serving `options.zones`, and resolves once it answers.
  * Rejects with knotd's stderr when it does not come up.
  */
 export async function startKnot(options: KnotOptions): Promise<KnotServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'headless-sd-knot-'));
-  try {
-    for (const zone of options.zones) await writeFile(join(dir, `${zone.origin}.zone`), knotZoneFile(zone));
-    const deadline = Date.now() + (options.startTimeout ?? 10_000);
-    let lastErr = '';
-    // The port can be taken between freePort() and knotd's bind: then try another.
-    while (Date.now() < deadline) {
-      const port = await freePort();
+  const daemon = await startDaemon({
+    name: 'knotd',
+    debianPackage: 'knot',
+    dirPrefix: 'headless-sd-knot-',
+    async setup(dir) {
+      for (const zone of options.zones) await writeFile(join(dir, `${zone.origin}.zone`), knotZoneFile(zone));
+    },
+    async command(port, dir) {
       const conf = join(dir, 'knot.conf');
       await writeFile(conf, knotConf(dir, port, options));
-      const [cmd, args] = options.cpus ? ['taskset', ['-c', options.cpus, 'knotd', '-c', conf]] : ['knotd', ['-c', conf]];
-      const child = spawn(cmd as string, args as string[], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      let spawnError: Error | null = null;
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.once('error', (err) => (spawnError = err));
-      const origin = options.zones[0]?.origin ?? '.';
-      while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
-        if (await probe(port, origin, 100)) {
-          return {
-            servers: [`127.0.0.1:${port}`],
-            host: '127.0.0.1',
-            port,
-            pid: child.pid!,
-            dir,
-            async close() {
-              if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-              await exited(child);
-              child.stderr?.destroy();
-              await rm(dir, { recursive: true, force: true });
-            },
-          };
-        }
-      }
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited(child);
-      child.stderr?.destroy();
-      if (spawnError !== null) throw new Error(`cannot run knotd (Debian package knot): ${String(spawnError)}`);
-      lastErr = stderr;
-    }
-    throw new Error(`knotd did not start: ${lastErr.trim() || 'no answer'}`);
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+      return options.cpus ? ['taskset', ['-c', options.cpus, 'knotd', '-c', conf]] : ['knotd', ['-c', conf]];
+    },
+    zone: options.zones[0]?.origin ?? '.',
+    recursionDesired: false,
+    probeMs: 100,
+    startTimeout: options.startTimeout ?? 10_000,
+  });
+  return {
+    servers: [`127.0.0.1:${daemon.port}`],
+    host: '127.0.0.1',
+    port: daemon.port,
+    pid: daemon.pid,
+    dir: daemon.dir,
+    close: () => daemon.close(),
+  };
 }

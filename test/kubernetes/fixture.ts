@@ -91,3 +91,18 @@ export function serviceAccountToken(namespace: string, name: string): string {
   const part = (v: object): string => Buffer.from(JSON.stringify(v)).toString('base64url');
   return `${part({ alg: 'RS256' })}.${part({ sub: `system:serviceaccount:${namespace}:${name}` })}.sig`;
 }
+
+/** Watches `api` (namespace `default`) with `options`, runs `check`, then closes the watch and `api`, also when `check` fails. */
+export async function withWatch(
+  api: { url: string; close(): Promise<void> },
+  options: Partial<EndpointSliceWatchOptions>,
+  check: (r: Recorder) => Promise<void>,
+): Promise<void> {
+  const r = recordWatch({ kubernetes: { url: api.url }, namespace: 'default', ...options });
+  try {
+    await check(r);
+  } finally {
+    r.watch.close();
+    await api.close();
+  }
+}

@@ -5,7 +5,8 @@ import { endpointSliceProblem } from '../../src/kubernetes/endpoint-slices.ts';
 import { listKubernetesPeers } from '../../src/kubernetes/source.ts';
 import { KubernetesApiError } from '../../src/kubernetes/errors.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
-import { namesOf, recordWatch } from './fixture.ts';
+import { namesOf, withWatch } from './fixture.ts';
+import type { Recorder } from './fixture.ts';
 import { eventLine, isWatch, listBody, tinyApi, webSlice } from './tiny-api.ts';
 
 const PORTS = '[{"name":"web","port":80,"protocol":"TCP"}]';
@@ -25,6 +26,27 @@ const MALFORMED: [string, string, RegExp][] = [
   ['a targetRef name that is an object', raw('12', '[{"addresses":["10.0.0.9"],"targetRef":{"kind":"Pod","name":{}}}]'), /targetRef\.name is an object/],
 ];
 
+/**
+ * Serves a list of web-`pods`, then watch streams that end at once with `body` each time; asserts
+ * that the watch reconnects with backoff, then runs `check`.
+ */
+async function reconnectsBackOff(pods: number[], body: string | undefined, check: (r: Recorder) => void): Promise<void> {
+  const api = await tinyApi((url, res) => {
+    if (!isWatch(url)) return void res.end(listBody('5', [webSlice('nginx-a', '5', pods)]));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (body === undefined) res.end();
+    else res.end(body);
+  });
+  await withWatch(api, { watchList: false, minBackoff: 200, maxBackoff: 400 }, async (r) => {
+    await r.waitForSets(1, 'the list');
+    await until(() => api.watches >= 3, 'a few reconnects');
+    await sleep(2000);
+    // Before the fix: about 900 watch requests a second. Backing off from 200 ms: about 10 in 2 s.
+    assert.ok(api.watches <= 20, `${api.watches} watch requests in about 2 s`);
+    check(r);
+  });
+}
+
 describe('malformed objects in an EndpointSlice watch', () => {
   test('each is skipped and reported once; the stream goes on; no reconnect; the good set is kept', async () => {
     const before = activeResources();
@@ -36,8 +58,7 @@ describe('malformed objects in an EndpointSlice watch', () => {
       // Own `__proto__` keys are data, not a prototype: the slice is fine and nothing is polluted.
       res.write(raw('13', '[{"addresses":["10.0.0.1"],"hostname":"web-0","conditions":{"__proto__":{"ready":false},"ready":true}},{"addresses":["10.0.0.3"],"hostname":"web-2","__proto__":{"polluted":1}}]'));
     });
-    const r = recordWatch({ kubernetes: { url: api.url }, namespace: 'default', watchList: false, minBackoff: 500, maxBackoff: 1000 });
-    try {
+    await withWatch(api, { watchList: false, minBackoff: 500, maxBackoff: 1000 }, async (r) => {
       await r.waitForSets(2, 'the good event after the bad ones');
       assert.deepEqual(namesOf(r.sets[0]!), ['web-0', 'web-1']);
       assert.deepEqual(namesOf(r.sets[1]!), ['web-0', 'web-2']);
@@ -56,56 +77,26 @@ describe('malformed objects in an EndpointSlice watch', () => {
       assert.equal(api.watches, 1, 'one watch: nothing replayed, nothing reconnected');
       assert.equal(r.errors.length, MALFORMED.length, 'each reported once');
       assert.equal(r.sets.length, 2);
-    } finally {
-      r.watch.close();
-      await api.close();
-    }
+    });
     await assertNoLeaks(before);
   });
 
   test('a server that replays one malformed event and ends the stream each time: reconnects back off, the set is kept', async () => {
-    const api = await tinyApi((url, res) => {
-      if (!isWatch(url)) return void res.end(listBody('5', [webSlice('nginx-a', '5', [0, 1])]));
-      res.writeHead(200, { 'content-type': 'application/json' });
-      // Whatever version it is asked for: the same bad event, then the end.
-      res.end(MALFORMED[1]![1]);
-    });
-    const r = recordWatch({ kubernetes: { url: api.url }, namespace: 'default', watchList: false, minBackoff: 200, maxBackoff: 400 });
-    try {
-      await r.waitForSets(1, 'the list');
-      await until(() => api.watches >= 3, 'a few reconnects');
-      await sleep(2000);
-      // Before the fix: about 900 watch requests a second. Backing off from 200 ms: about 10 in 2 s.
-      assert.ok(api.watches <= 20, `${api.watches} watch requests in about 2 s`);
+    // Whatever version it is asked for: the same bad event, then the end.
+    await reconnectsBackOff([0, 1], MALFORMED[1]![1], (r) => {
       assert.equal(r.sets.length, 1, 'the good set is kept, never replaced');
       assert.deepEqual(namesOf(r.last!), ['web-0', 'web-1']);
       const skips = r.errors.filter((e) => /skipped/.test(e.message));
       assert.equal(skips.length, 1, 'the same bad event is reported once');
       assert.ok(r.errors.every((e) => e instanceof KubernetesApiError));
       assert.ok(r.errors.some((e) => e.code === 'ECONNECTION' && /ended after/.test(e.message)), 'the short streams are failures');
-    } finally {
-      r.watch.close();
-      await api.close();
-    }
+    });
   });
 
   test('a stream that ends at once with nothing in it, every time: backs off instead of spinning', async () => {
-    const api = await tinyApi((url, res) => {
-      if (!isWatch(url)) return void res.end(listBody('5', [webSlice('nginx-a', '5', [0])]));
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end();
-    });
-    const r = recordWatch({ kubernetes: { url: api.url }, namespace: 'default', watchList: false, minBackoff: 200, maxBackoff: 400 });
-    try {
-      await r.waitForSets(1, 'the list');
-      await until(() => api.watches >= 3, 'a few reconnects');
-      await sleep(2000);
-      assert.ok(api.watches <= 20, `${api.watches} watch requests in about 2 s`);
+    await reconnectsBackOff([0], undefined, (r) => {
       assert.equal(r.watch.stats.lists, 1, 'no relist: the version is still good');
-    } finally {
-      r.watch.close();
-      await api.close();
-    }
+    });
   });
 
   test('a list with a malformed slice: the watch keeps the good ones and reports it; peers() rejects EBADRESP', async () => {
@@ -115,8 +106,7 @@ describe('malformed objects in an EndpointSlice watch', () => {
       if (!isWatch(url)) return void res.end(listBody('5', [webSlice('nginx-a', '5', [0, 1]), bad]));
       res.writeHead(200, { 'content-type': 'application/json' });
     });
-    const r = recordWatch({ kubernetes: { url: api.url }, namespace: 'default', watchList: false, minBackoff: 500, maxBackoff: 1000 });
-    try {
+    await withWatch(api, { watchList: false, minBackoff: 500, maxBackoff: 1000 }, async (r) => {
       assert.deepEqual(namesOf(await r.waitForSets(1, 'the list')), ['web-0', 'web-1']);
       assert.equal(r.errors.length, 1);
       assert.match(r.errors[0]!.message, /slice nginx-b: ports\[0\]\.name is 42/);
@@ -124,10 +114,7 @@ describe('malformed objects in an EndpointSlice watch', () => {
         listKubernetesPeers({ service: 'nginx', namespace: 'default', port: 'web', kubernetes: { url: api.url } }),
         (err: unknown) => err instanceof KubernetesApiError && err.code === 'EBADRESP' && /nginx-b/.test(err.message),
       );
-    } finally {
-      r.watch.close();
-      await api.close();
-    }
+    });
   });
 
   test('endpointSliceProblem checks every field read, in linear time and without recursion', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
-import { namesOf, recordWatch } from './fixture.ts';
+import { namesOf, withWatch } from './fixture.ts';
 import { eventLine, initialEventsEnd, isWatch, listBody, tinyApi, webSlice } from './tiny-api.ts';
 
 const isWatchList = (u: URL): boolean => isWatch(u) && u.searchParams.get('sendInitialEvents') === 'true';
@@ -22,8 +22,7 @@ describe('streaming watch-list (sendInitialEvents)', () => {
       res.write(eventLine('ADDED', webSlice('nginx-a', '7', [0, 1])));
       res.write(eventLine('ADDED', webSlice('nginx-b', '9', [2])));
     });
-    const r = recordWatch({ kubernetes: { url: api.url }, namespace: 'default', ...QUICK });
-    try {
+    await withWatch(api, { ...QUICK }, async (r) => {
       await until(() => stream !== null, 'the watch-list request');
       const q = api.requests[0]!.searchParams;
       assert.equal(q.get('resourceVersionMatch'), 'NotOlderThan');
@@ -42,10 +41,7 @@ describe('streaming watch-list (sendInitialEvents)', () => {
       assert.deepEqual(kinds(api.requests), ['watch-list']);
       assert.deepEqual([r.watch.stats.lists, r.watch.stats.pages, r.watch.stats.watchList], [1, 0, true]);
       assert.deepEqual(r.errors, []);
-    } finally {
-      r.watch.close();
-      await api.close();
-    }
+    });
     await assertNoLeaks(before);
   });
 
@@ -64,17 +60,13 @@ describe('streaming watch-list (sendInitialEvents)', () => {
         res.end(eventLine('ERROR', status(410, 'Expired', 'too old resource version: 6 (7)')));
       }
     });
-    const r = recordWatch({ kubernetes: { url: api.url }, namespace: 'default', ...QUICK });
-    try {
+    await withWatch(api, { ...QUICK }, async (r) => {
       await r.waitForSets(3, 'the set, the change, the relist');
       await until(() => api.requests.length >= 5, 'the relist and the watch after the 410');
       assert.deepEqual(kinds(api.requests), ['watch-list', 'list', 'watch@5', 'list', 'watch@5']);
       assert.equal(r.watch.stats.watchList, false);
       assert.deepEqual(r.errors, [], 'a refused watch-list is no error: the list is the answer');
-    } finally {
-      r.watch.close();
-      await api.close();
-    }
+    });
   });
 
   test('an ERROR event instead of the initial events: list then watch', async () => {
@@ -83,17 +75,13 @@ describe('streaming watch-list (sendInitialEvents)', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       if (isWatchList(url)) res.end(eventLine('ERROR', status(400, 'BadRequest', 'sendInitialEvents is not supported')));
     });
-    const r = recordWatch({ kubernetes: { url: api.url }, namespace: 'default', ...QUICK });
-    try {
+    await withWatch(api, { ...QUICK }, async (r) => {
       assert.deepEqual(namesOf(await r.waitForSets(1, 'the set')), ['web-0', 'web-1']);
       await until(() => api.requests.length >= 3, 'the watch');
       assert.deepEqual(kinds(api.requests), ['watch-list', 'list', 'watch@5']);
       assert.equal(r.errors.length, 1);
       assert.equal(r.errors[0]!.status, 400);
-    } finally {
-      r.watch.close();
-      await api.close();
-    }
+    });
   });
 
   test('a server that ignores it (initial events, no bookmark): list then watch after the list timeout', async () => {
@@ -102,16 +90,12 @@ describe('streaming watch-list (sendInitialEvents)', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       if (isWatchList(url)) res.write(eventLine('ADDED', webSlice('nginx-a', '5', [0, 1])));
     });
-    const r = recordWatch({ kubernetes: { url: api.url }, namespace: 'default', timeout: 300, ...QUICK });
-    try {
+    await withWatch(api, { timeout: 300, ...QUICK }, async (r) => {
       assert.deepEqual(namesOf(await r.waitForSets(1, 'the set')), ['web-0', 'web-1']);
       await until(() => api.requests.length >= 3, 'the watch');
       assert.deepEqual(kinds(api.requests), ['watch-list', 'list', 'watch@5']);
       assert.equal(r.sets.length, 1);
-    } finally {
-      r.watch.close();
-      await api.close();
-    }
+    });
   });
 
   test('a stream that breaks during the initial events: nothing reported, the next attempt starts over', async () => {
@@ -124,15 +108,11 @@ describe('streaming watch-list (sendInitialEvents)', () => {
       res.write(eventLine('ADDED', webSlice('nginx-b', '8', [1])));
       res.write(initialEventsEnd('8'));
     });
-    const r = recordWatch({ kubernetes: { url: api.url }, namespace: 'default', ...QUICK });
-    try {
+    await withWatch(api, { ...QUICK }, async (r) => {
       assert.deepEqual(namesOf(await r.waitForSets(1, 'the set')), ['web-0', 'web-1']);
       assert.deepEqual(kinds(api.requests), ['watch-list', 'watch-list']);
       assert.equal(r.errors.length, 1);
       assert.equal(r.errors[0]!.code, 'ECONNECTION');
-    } finally {
-      r.watch.close();
-      await api.close();
-    }
+    });
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { createTestCluster, createTestServer, type TestCluster, type TestDnsServer } from '../../src/testing/index.ts';
+import { nginxFixture } from '../helpers/fixtures.ts';
 import { ask, dataOf, decode, makeQuery, rcodeOf, TcpConnection, tcpExchange, udpExchange } from '../helpers/raw-dns.ts';
 
 const Z = 'cluster.local';
@@ -12,14 +13,11 @@ let cluster: TestCluster;
 let dns: TestDnsServer;
 
 before(async () => {
-  cluster = await createTestCluster();
-  cluster.setService({ name: 'nginx', ports: [{ name: 'web', port: 80 }] });
-  cluster.statefulSet({ name: 'web', serviceName: 'nginx', replicas: 3 });
+  ({ cluster, dns } = await nginxFixture({ setName: 'web' }));
   cluster.setService({ name: 'big', ports: [{ name: 'web', port: 80 }] });
   cluster.statefulSet({ name: 'big', serviceName: 'big', replicas: 1000 });
   cluster.setService({ name: 'mid', ports: [{ name: 'web', port: 80 }] });
   cluster.statefulSet({ name: 'mid', serviceName: 'mid', replicas: 50 });
-  dns = await createTestServer({ cluster });
 });
 
 after(async () => {

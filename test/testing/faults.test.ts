@@ -1,7 +1,8 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestCluster, createTestServer, type TestCluster, type TestDnsServer } from '../../src/testing/index.ts';
+import { createTestServer, type TestCluster, type TestDnsServer } from '../../src/testing/index.ts';
 import { FaultSet } from '../../src/testing/faults.ts';
+import { nginxFixture } from '../helpers/fixtures.ts';
 import { ask, decode, makeQuery, rcodeOf, TcpConnection, tcpExchange, udpExchange } from '../helpers/raw-dns.ts';
 
 const NAME = 'nginx.default.svc.cluster.local';
@@ -11,10 +12,7 @@ let cluster: TestCluster;
 let dns: TestDnsServer;
 
 before(async () => {
-  cluster = await createTestCluster();
-  cluster.setService({ name: 'nginx', ports: [{ name: 'web', port: 80 }] });
-  cluster.statefulSet({ name: 'web', serviceName: 'nginx', replicas: 3 });
-  dns = await createTestServer({ cluster });
+  ({ cluster, dns } = await nginxFixture({ setName: 'web' }));
 });
 
 afterEach(() => {

@@ -6,9 +6,10 @@ import { activeWatchLoops, DnsError, InvalidArgumentError } from '../../src/inde
 import { createPeerDispatcher } from '../../src/undici/index.ts';
 import type { PeerDispatcher } from '../../src/undici/index.ts';
 import { createFakeKubernetesApi, createTestCluster, createTestServer } from '../../src/testing/index.ts';
-import type { StatefulSet, TestCluster } from '../../src/testing/index.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
-import { drain, freePort, kill, startPodServer } from './pods.ts';
+import { callInLoop, onlyTo as onlyToPods, podCluster, servedBy } from '../helpers/pod-cluster.ts';
+import type { CallLoop, PodCluster } from '../helpers/pod-cluster.ts';
+import { drain, kill, startPodServer } from './pods.ts';
 import type { PodHttpServer } from './pods.ts';
 
 interface Result {
@@ -18,72 +19,21 @@ interface Result {
 }
 
 /** Callers that send GET / in a loop until stopped. */
-function requestInLoop(dispatcher: PeerDispatcher, concurrency = 4): { results: Result[]; stop(): Promise<void> } {
-  const results: Result[] = [];
-  let stopped = false;
-  let next = 0;
-  const loops = Array.from({ length: concurrency }, async () => {
-    while (!stopped) {
-      const id = `req-${next++}`;
-      try {
-        const { statusCode, body } = await dispatcher.request({ path: '/', method: 'GET', headers: { 'x-call-id': id }, headersTimeout: 10_000, bodyTimeout: 10_000 });
-        const text = await body.text();
-        results.push({ id, pod: statusCode === 200 ? text : null, error: statusCode === 200 ? null : new Error(`status ${statusCode}`) });
-      } catch (error) {
-        results.push({ id, pod: null, error: error as Result['error'] });
-      }
-      await new Promise((resolve) => setImmediate(resolve));
+const requestInLoop = (dispatcher: PeerDispatcher, concurrency = 4): CallLoop<Result> =>
+  callInLoop('req', concurrency, async (id) => {
+    try {
+      const { statusCode, body } = await dispatcher.request({ path: '/', method: 'GET', headers: { 'x-call-id': id }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const text = await body.text();
+      return { id, pod: statusCode === 200 ? text : null, error: statusCode === 200 ? null : new Error(`status ${statusCode}`) };
+    } catch (error) {
+      return { id, pod: null, error: error as Result['error'] };
     }
   });
-  return {
-    results,
-    stop: async () => {
-      stopped = true;
-      await Promise.all(loops);
-    },
-  };
-}
 
-const servedBy = (results: readonly Result[], from = 0): Set<string> => new Set(results.slice(from).flatMap((r) => (r.pod === null ? [] : [r.pod])));
+const onlyTo = (results: Result[], pods: string[], n: number, what: string): Promise<void> => onlyToPods(results, pods, n, what, true);
 
-async function onlyTo(results: Result[], pods: string[], n: number, what: string): Promise<void> {
-  let from = results.length;
-  await until(
-    () => {
-      for (let i = from; i < results.length; i++) if (results[i]!.pod === null || !pods.includes(results[i]!.pod!)) from = i + 1;
-      return results.length - from >= n;
-    },
-    what,
-    30_000,
-  );
-}
-
-interface Fixture {
-  cluster: TestCluster;
-  set: StatefulSet;
-  port: number;
-  servers: Map<string, PodHttpServer>;
-  startNewPods(): Promise<void>;
-  close(): void;
-}
-
-async function webCluster(replicas: number, zones?: string[]): Promise<Fixture> {
-  const cluster = await createTestCluster({ ttl: 1 });
-  const port = await freePort();
-  cluster.setService({ name: 'web', ports: [{ name: 'http', port }] });
-  // Pods start unready and turn ready once their server listens, as with a readiness probe.
-  const set = cluster.statefulSet({ name: 'web', serviceName: 'web', replicas, ready: false, ...(zones ? { zones } : {}) });
-  const servers = new Map<string, PodHttpServer>();
-  const startNewPods = async (): Promise<void> => {
-    for (const pod of set.pods) {
-      if (servers.has(pod.name)) continue;
-      servers.set(pod.name, await startPodServer(pod.name, pod.addresses[0]!, port));
-      cluster.setReady(pod.name, true);
-    }
-  };
-  await startNewPods();
-  return { cluster, set, port, servers, startNewPods, close: () => servers.forEach(kill) };
-}
+const webCluster = (replicas: number, zones?: string[]): Promise<PodCluster<PodHttpServer>> =>
+  podCluster({ name: 'web', portName: 'http', replicas, ...(zones ? { zones } : {}), start: (pod, address, port) => startPodServer(pod, address, port), kill });
 
 test('DNS source: 3 -> 5 pods while requesting: new pods get requests; 5 -> 2 with pods killed: failures only on requests bound to them', async (t) => {
   const before = activeResources();
@@ -133,7 +83,7 @@ test('DNS source: 3 -> 5 pods while requesting: new pods get requests; 5 -> 2 wi
   } finally {
     await loop.stop();
     await dispatcher.close();
-    f.close();
+    await f.close();
     await dns.close();
   }
   assert.equal(activeWatchLoops(), 0, 'close() closed the watcher');
@@ -161,7 +111,7 @@ test('API source: 5 -> 2 with terminating pods: no new request goes to them, tho
   } finally {
     await loop.stop();
     await dispatcher.close();
-    f.close();
+    await f.close();
     await api.close();
   }
   assert.equal(activeWatchLoops(), 0);
@@ -186,7 +136,7 @@ test('zone: only peers of the zone get requests while it has routable ones; then
   } finally {
     await loop.stop();
     await dispatcher.close();
-    f.close();
+    await f.close();
     await api.close();
   }
   await assertNoLeaks(before);
@@ -215,7 +165,7 @@ test('excludeSelf leaves this machine\'s own pod out; request() with an origin w
   } finally {
     await withSelf.close();
     await withoutSelf.close();
-    f.close();
+    await f.close();
     kill(own);
     await dns.close();
   }

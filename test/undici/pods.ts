@@ -1,7 +1,6 @@
 // A real node:http server on each pod address of a test cluster: answers the pod's name.
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 
 /** One pod's server. */
 export interface PodHttpServer {
@@ -10,18 +9,6 @@ export interface PodHttpServer {
   server: Server;
   /** Request ids (x-call-id) it received, answered or not. */
   received: Set<string>;
-}
-
-/** A port free on 127.1.0.1 now; pods have their own addresses, so the same port is free on each. */
-export async function freePort(address = '127.1.0.1'): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, address, () => resolve());
-  });
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Serves GET / with the pod's name after `delayMs` (requests are in flight when pods go). */
