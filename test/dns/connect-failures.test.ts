@@ -23,6 +23,12 @@ const NAME = 'web-0.web.default.svc.cluster.local';
  * which tests never do, so on Deno only the broadcast address (refused at sendto()) is used.
  */
 const UNSENDABLE = runtime === 'deno' ? ['255.255.255.255:53'] : ['[fe80::1]:53', '255.255.255.255:53'];
+/**
+ * Over TCP only the broadcast address: libuv (Node 22 and later) gives a scope-less link-local
+ * address the scope of the first interface before connect(), so the kernel accepts it and a SYN
+ * would leave on that link. The broadcast address is refused at connect() everywhere.
+ */
+const UNCONNECTABLE = ['255.255.255.255:53'];
 
 function client(servers: string[], options: DnsClientOptions = {}): DnsClient {
   return new DnsClient({ servers, search: [], ndots: 1, timeout: 2000, attempts: 1, ...options });
@@ -50,6 +56,9 @@ describe('servers the kernel refuses to send to', () => {
       await assertNoLeaks(before);
     });
 
+  }
+
+  for (const bad of UNCONNECTABLE) {
     test(`TCP (tcp: 'always') to ${bad}: ENETUNREACH`, async () => {
       const c = client([bad], { tcp: 'always' });
       // Bun reports every failed TCP connect as ECONNREFUSED, even the kernel's ENETUNREACH
