@@ -11,14 +11,13 @@
  *   JSON.parse'd), our `change` event, the informer's `update`.
  * - heap: heapUsed after forced GC, with our watcher / the informer holding the set, minus before.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 import { peers, watchPeers } from '../src/index.ts';
 import { absoluteNow, startWorkerApi, type WorkerApi } from './api-host.ts';
 import { measurePeakHeap, type PeakHeap } from './api-peak.ts';
+import { gcFunction, settledHeap } from './gc.ts';
 import { median } from './measure.ts';
 
 const LABEL = 'kubernetes.io/service-name';
@@ -53,19 +52,7 @@ export interface ApiSizeResults {
   peak: PeakHeap | null;
 }
 
-/** `gc()` without starting node with --expose-gc. */
-export function gcFunction(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
 
-async function settledHeap(gc: () => void): Promise<number> {
-  for (let i = 0; i < 3; i++) {
-    await sleep(30);
-    gc();
-  }
-  return process.memoryUsage().heapUsed;
-}
 
 function sliceUrl(api: WorkerApi, service: string, params: Record<string, string> = {}): string {
   const url = new URL('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', api.url);
@@ -265,26 +252,26 @@ export async function runApiSize(o: { pods: number; rounds: number; changes: num
     await sleep(50);
 
     // Ours: a watcher's `change` events (heap measured on the way: the watcher holds the set).
-    const before = await settledHeap(gc);
+    const before = await settledHeap(gc, 30);
     const watcher = watchPeers(service, ourOptions(api));
     const ourArrivals = new Arrivals();
     watcher.on('change', () => ourArrivals.push(absoluteNow()));
     watcher.on('error', () => {});
     await watcher.ready;
     await waitForWatches(api, 1);
-    const heapOurs = (await settledHeap(gc)) - before;
+    const heapOurs = (await settledHeap(gc, 30)) - before;
     const skip = ourArrivals.times.length; // a watcher's first change may be its initial set
     const changeOurs = await timeFlips(api, pod, o.changes, ourArrivals, skip);
     watcher.close();
     await sleep(100);
 
     // client-node's informer: `update` events.
-    const before2 = await settledHeap(gc);
+    const before2 = await settledHeap(gc, 30);
     const informer = await startInformer(kc, discovery, service, slices);
     const informerArrivals = new Arrivals();
     informer.on('update', () => informerArrivals.push(absoluteNow()));
     await waitForWatches(api, 1);
-    const heapInformer = (await settledHeap(gc)) - before2;
+    const heapInformer = (await settledHeap(gc, 30)) - before2;
     const changeInformer = await timeFlips(api, pod, o.changes, informerArrivals, 0);
     await informer.stop();
 

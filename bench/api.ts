@@ -2,13 +2,12 @@
  * Kubernetes API source: a 10,000-pod list, the time from a one-pod change to the watcher's
  * `change` event (with its diff), and the watcher's heap per 1,000 peers.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { watchPeers } from '../src/discovery/watcher.ts';
 import type { PeerChange } from '../src/peer/index.ts';
 import { listKubernetesPeers } from '../src/kubernetes/source.ts';
 import { createFakeKubernetesApi, createTestCluster } from '../src/testing/index.ts';
+import { gcFunction, settledHeap } from './gc.ts';
 import { median } from './measure.ts';
 import { populate, record, startReplayApi, type ReplayApi } from './replay-api.ts';
 
@@ -29,19 +28,7 @@ export interface ApiResults {
   heap1000PeersKiB: number;
 }
 
-/** `gc()` without starting node with --expose-gc. */
-function gcFunction(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
 
-async function settledHeap(gc: () => void): Promise<number> {
-  for (let i = 0; i < 3; i++) {
-    await sleep(20);
-    gc();
-  }
-  return process.memoryUsage().heapUsed;
-}
 
 function kubernetesOptions(url: string): { source: 'kubernetes'; namespace: string; port: string; kubernetes: { url: string } } {
   return { source: 'kubernetes', namespace: 'default', port: 'web', kubernetes: { url } };

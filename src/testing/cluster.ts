@@ -15,18 +15,7 @@ import type {
   TestClusterOptions,
 } from './cluster-types.js';
 
-export type {
-  Endpoint,
-  IpFamilies,
-  Pod,
-  PodSpec,
-  Service,
-  ServicePort,
-  ServiceSpec,
-  StatefulSet,
-  StatefulSetSpec,
-  TestClusterOptions,
-} from './cluster-types.js';
+export type * from './cluster-types.js';
 
 const ipv4Of = (n: number): string => `127.${1 + ((n >> 16) & 0x3f)}.${(n >> 8) & 0xff}.${n & 0xff}`;
 const ipv6Of = (n: number): string => `fd00:10:244::${n.toString(16)}`;
