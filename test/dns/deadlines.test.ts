@@ -17,20 +17,31 @@ function node(): DeadlineNode & { expired: boolean } {
 }
 
 const timeouts = (): number => process.getActiveResourcesInfo().filter((k) => k === 'Timeout').length;
+/** Node lists live (ref'd) timers in getActiveResourcesInfo(); Bun lists none, so there only the behaviour is checked. */
+const countsTimers = ((): boolean => {
+  const t = setTimeout(() => {}, 1000);
+  const seen = timeouts() > 0;
+  clearTimeout(t);
+  return seen;
+})();
+const assertTimeouts = (expected: number, message?: string): void => {
+  if (countsTimers) assert.equal(timeouts(), expected, message);
+};
 
 test('an emptied list keeps its timer for the next deadline, without keeping the process alive', async () => {
   const list = new DeadlineList();
   const before = timeouts();
   const a = node();
   list.add(a, 60_000);
-  assert.equal(timeouts(), before + 1);
+  assertTimeouts(before + 1);
   list.remove(a);
-  assert.equal(timeouts(), before, 'the kept timer is unref’d');
+  assertTimeouts(before, 'the kept timer is unref’d');
   const b = node();
   list.add(b, 60_000);
-  assert.equal(timeouts(), before + 1, 'the next deadline refs it again');
+  assertTimeouts(before + 1, 'the next deadline refs it again');
   list.remove(b);
-  assert.equal(timeouts(), before);
+  assertTimeouts(before);
+  assert.equal(a.expired || b.expired, false);
 });
 
 test('a deadline earlier than the kept timer is not fired late', async () => {
