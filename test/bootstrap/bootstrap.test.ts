@@ -156,7 +156,10 @@ describe('bootstrap()', () => {
     for (const [what, probe] of cases) {
       const run = stopAfter(probe);
       const error = await rejectsWith(bootstrap('app', options(ns, 'web-0', run.probe, { signal: run.signal })), 'ECANCELLED');
-      assert.match(error.message, /no "no cluster" answer from web-[12]/, what);
+      // It did not form (aborted, still deciding). Where the abort found the round waiting for the
+      // failing peer, the verdict names it; where a slow poll had just restarted the stability clock
+      // (a loaded machine), the failing peer's answer stands among the probe errors.
+      assert.match(error.message, /no "no cluster" answer from web-[12]|probe errors: web-[12]: /, what);
     }
     // Once the failing peer answers, the lowest forms.
     let failures = 5;
