@@ -55,6 +55,24 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * Removes a daemon's temp dir. A daemon may still be writing there as it goes (knotd saves its
+ * timers at shutdown; Deno may report the exit a moment before the process is gone), so a
+ * directory that filled up again under the recursive removal is tried again.
+ */
+async function removeDir(dir: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await removeDir(dir);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (attempt >= 20 || (code !== 'ENOTEMPTY' && code !== 'EBUSY')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   await exited(child);
@@ -104,7 +122,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
     await o.setup?.(dir);
     return await launch(o, dir);
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
     throw err;
   }
 }
@@ -128,7 +146,7 @@ async function launch(o: DaemonOptions, dir: string): Promise<Daemon> {
           dir,
           async close() {
             await stop(child, 'SIGTERM');
-            await rm(dir, { recursive: true, force: true });
+            await removeDir(dir);
           },
         };
       }
