@@ -63,7 +63,7 @@ function exited(child: ChildProcess): Promise<void> {
 async function removeDir(dir: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await removeDir(dir);
+      await rm(dir, { recursive: true, force: true });
       return;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
