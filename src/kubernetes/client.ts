@@ -1,3 +1,4 @@
+import * as nodeBuffer from 'node:buffer';
 import { request } from './undici.js';
 import type { Dispatcher } from './undici.js';
 import { serviceAccountOfToken } from './config.js';
@@ -5,8 +6,11 @@ import type { KubernetesConfig } from './config.js';
 import { SERVICE_NAME_LABEL } from './endpoint-slices.js';
 import { httpError, KubernetesApiError, KubernetesApiErrorCode, parseStatus, transportError } from './errors.js';
 import type { RequestContext } from './errors.js';
+import { HEAD_LIMIT, readListHead } from './list-head.js';
+import type { ListHead } from './list-head.js';
 import { parseNdjson } from './ndjson.js';
 import { redactCredentials } from './redact.js';
+import { isPlainJson } from './slice-check.js';
 import { badResponse, cleanStatus, parseList, watchEvent } from './wire.js';
 import type { EndpointSliceList, WatchEvent } from './wire.js';
 
@@ -31,6 +35,12 @@ export interface ListPageOptions {
   continue?: string | undefined;
   /** Largest body read, bytes (default {@link DEFAULT_MAX_LIST_BYTES}); a larger one rejects EBADRESP. */
   maxBytes?: number | undefined;
+  /**
+   * Called once, as soon as the start of the body shows the list's metadata (before `items`,
+   * where the API server writes it), with its continue token: the next page can be asked for
+   * while this one streams in. Not called when the head is not there early.
+   */
+  onHead?: ((head: ListHead) => void) | undefined;
 }
 
 /** What one watch request asks for. */
@@ -84,9 +94,10 @@ export class EndpointSliceClient {
     const url = this.url(params);
     const { response, ctx } = await this.#open('list', url, { signal: options.signal });
     const max = options.maxBytes ?? DEFAULT_MAX_LIST_BYTES;
-    let body: Buffer;
+    let text: string;
+    let plain: boolean;
     try {
-      body = await readCapped(response.body, max);
+      ({ text, plain } = await readListBody(response, max, options.onHead));
     } catch (err) {
       if (err === TOO_BIG) {
         throw badResponse(
@@ -98,11 +109,11 @@ export class EndpointSliceClient {
     }
     let value: unknown;
     try {
-      value = JSON.parse(body.toString('utf8'));
+      value = JSON.parse(text);
     } catch (err) {
-      throw badResponse(`the EndpointSlice list is not JSON: ${JSON.stringify(body.subarray(0, 80).toString('utf8'))}`, ctx, err);
+      throw badResponse(`the EndpointSlice list is not JSON: ${JSON.stringify(text.slice(0, 80))}`, ctx, err);
     }
-    return parseList(value, ctx);
+    return parseList(value, ctx, plain);
   }
 
   /**
@@ -240,21 +251,63 @@ async function readLimited(body: AsyncIterable<Uint8Array> & { destroy(): unknow
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
-/** Thrown inside {@link readCapped} when the body passes its cap. */
+/** Thrown inside {@link readListBody} when the body passes its cap. */
 const TOO_BIG = Symbol('too big');
 
-/** Reads a whole body, but no more than `max` bytes: past that, drops the connection and throws TOO_BIG. */
-async function readCapped(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, max: number): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
+// Where the runtime has it (Node >= 20.13): an ASCII body decodes as latin1, twice as fast as UTF-8.
+const isAscii = (nodeBuffer as { isAscii?: (bytes: Uint8Array) => boolean }).isAscii;
+
+/** The body's declared length when it is a sane one, else null. */
+function declaredLength(response: Dispatcher.ResponseData, max: number): number | null {
+  const value = response.headers['content-length'];
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) return null;
+  const n = Number(value);
+  return n > 0 && n <= max ? n : null;
+}
+
+/**
+ * Reads a whole list body as text, but no more than `max` bytes: past that, drops the
+ * connection and throws TOO_BIG. With a Content-Length, chunks are copied into one buffer as
+ * they come (one copy, each chunk freed at once); `onHead` gets the list's metadata as soon
+ * as the first bytes show it.
+ */
+async function readListBody(
+  response: Dispatcher.ResponseData,
+  max: number,
+  onHead: ((head: ListHead) => void) | undefined,
+): Promise<{ text: string; plain: boolean }> {
+  const body = response.body;
+  const declared = declaredLength(response, max);
+  let whole = declared === null ? null : Buffer.allocUnsafe(declared);
+  let chunks: Uint8Array[] = [];
   let size = 0;
+  let headPending = onHead !== undefined;
   try {
-    for await (const chunk of body) {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      const at = size;
       size += chunk.byteLength;
       if (size > max) throw TOO_BIG;
-      chunks.push(chunk);
+      if (whole !== null && size <= whole.length) whole.set(chunk, at);
+      else {
+        // More than declared (a server that lies): keep what came and go on by chunks.
+        if (whole !== null) chunks = [whole.subarray(0, at)];
+        whole = null;
+        chunks.push(chunk);
+      }
+      if (headPending) {
+        const prefix = whole ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+        const head = readListHead(prefix, size);
+        if (head !== 'more' || size >= HEAD_LIMIT) {
+          headPending = false;
+          if (head !== 'more' && head !== null) onHead!(head);
+        }
+      }
     }
   } finally {
     body.destroy();
   }
-  return Buffer.concat(chunks, size);
+  const bytes = whole !== null ? whole.subarray(0, size) : Buffer.concat(chunks, size);
+  chunks = [];
+  const ascii = isAscii?.(bytes) ?? false;
+  return { text: ascii ? bytes.toString('latin1') : bytes.toString('utf8'), plain: isPlainJson(bytes, ascii) };
 }

@@ -24,26 +24,24 @@ function show(value: unknown): string {
 const PRINTABLE = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 const ASCII = /^[ -~]*$/;
 
-/** Why an optional string field is wrong ("is 5, not a string"), or null. Messages are built only on failure. */
-function textProblem(value: unknown): string | null {
+/**
+ * Why an optional string field is wrong ("is 5, not a string"), or null. Messages are built
+ * only on failure. `plain`: the text it came from is known to hold printable ASCII only.
+ */
+function textProblem(value: unknown, plain = false): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') return `is ${show(value)}, not a string`;
   if (value.length > MAX_TEXT) return `is longer than ${MAX_TEXT} characters`;
   // Plain ASCII first: one quick test for what clusters send.
-  if (!ASCII.test(value) && !PRINTABLE.test(value)) return `${show(value)} holds control characters`;
+  if (!plain && !ASCII.test(value) && !PRINTABLE.test(value)) return `${show(value)} holds control characters`;
   return null;
 }
 
-function booleanProblem(value: unknown): string | null {
-  if (value === undefined || value === null || typeof value === 'boolean') return null;
-  return `is ${show(value)}, not a boolean`;
-}
-
-/** The first problem among `fields` of `object`, as "<prefix>.<field> <problem>". */
-function fieldsProblem(object: Record<string, unknown>, fields: readonly string[], check: (v: unknown) => string | null, prefix: string): string | null {
+/** The first problem among `fields` of `object`, as "<list>[<i>]<sub>.<field> <problem>" (built only on failure). */
+function fieldsProblem(object: Record<string, unknown>, fields: readonly string[], plain: boolean, list: string, i: number, sub = ''): string | null {
   for (const f of fields) {
-    const problem = check(object[f]);
-    if (problem) return `${prefix}.${f} ${problem}`;
+    const problem = textProblem(object[f], plain);
+    if (problem) return `${list}[${i}]${sub}.${f} ${problem}`;
   }
   return null;
 }
@@ -53,7 +51,7 @@ const ENDPOINT_TEXT = ['zone', 'nodeName'] as const;
 const REF_TEXT = ['kind', 'name', 'namespace', 'uid'] as const;
 const PORT_TEXT = ['name', 'protocol', 'appProtocol'] as const;
 
-function endpointProblem(endpoint: unknown, i: number): string | null {
+function endpointProblem(endpoint: unknown, i: number, plain: boolean): string | null {
   if (!isObject(endpoint)) return `endpoints[${i}] is ${show(endpoint)}, not an object`;
   const addresses = endpoint.addresses;
   if (!Array.isArray(addresses)) return `endpoints[${i}] has no addresses list`;
@@ -68,20 +66,22 @@ function endpointProblem(endpoint: unknown, i: number): string | null {
   const conditions = endpoint.conditions;
   if (conditions !== undefined && conditions !== null) {
     if (!isObject(conditions)) return `endpoints[${i}].conditions is ${show(conditions)}, not an object`;
-    const problem = fieldsProblem(conditions, CONDITIONS, booleanProblem, `endpoints[${i}].conditions`);
-    if (problem) return problem;
+    for (const f of CONDITIONS) {
+      const v = conditions[f];
+      if (v !== undefined && v !== null && typeof v !== 'boolean') return `endpoints[${i}].conditions.${f} is ${show(v)}, not a boolean`;
+    }
   }
-  const problem = fieldsProblem(endpoint, ENDPOINT_TEXT, textProblem, `endpoints[${i}]`);
+  const problem = fieldsProblem(endpoint, ENDPOINT_TEXT, plain, 'endpoints', i);
   if (problem) return problem;
   const ref = endpoint.targetRef;
   if (ref === undefined || ref === null) return null;
   if (!isObject(ref)) return `endpoints[${i}].targetRef is ${show(ref)}, not an object`;
-  return fieldsProblem(ref, REF_TEXT, textProblem, `endpoints[${i}].targetRef`);
+  return fieldsProblem(ref, REF_TEXT, plain, 'endpoints', i, '.targetRef');
 }
 
 function portProblem(port: unknown, i: number): string | null {
   if (!isObject(port)) return `ports[${i}] is ${show(port)}, not an object`;
-  const problem = fieldsProblem(port, PORT_TEXT, textProblem, `ports[${i}]`);
+  const problem = fieldsProblem(port, PORT_TEXT, false, 'ports', i);
   if (problem) return problem;
   const n = port.port;
   if (n !== undefined && n !== null && !(typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535)) {
@@ -96,9 +96,11 @@ function portProblem(port: unknown, i: number): string | null {
  * endpoint's addresses (strings), hostname (a DNS label), conditions (booleans), zone and
  * nodeName (strings), targetRef's fields (strings); each port's name and protocol (strings)
  * and number (an integer 1-65535). Null or missing optional fields are fine. Work is linear
- * in the object's size, with no recursion.
+ * in the object's size, with no recursion. `plain`: the JSON text the slice was parsed from
+ * holds printable ASCII only and no escapes (see {@link isPlainJson}), so no string in it can
+ * hold a control character and that test is skipped.
  */
-export function endpointSliceProblem(value: unknown): string | null {
+export function endpointSliceProblem(value: unknown, plain = false): string | null {
   if (!isObject(value)) return 'not an object';
   const metadata = value.metadata;
   if (!isObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') return 'no metadata.name';
@@ -114,7 +116,7 @@ export function endpointSliceProblem(value: unknown): string | null {
   }
   const endpoints = (value.endpoints ?? []) as unknown[];
   for (let i = 0; i < endpoints.length; i++) {
-    const problem = endpointProblem(endpoints[i], i);
+    const problem = endpointProblem(endpoints[i], i, plain);
     if (problem) return `slice ${name}: ${problem}`;
   }
   const ports = (value.ports ?? []) as unknown[];
@@ -123,4 +125,13 @@ export function endpointSliceProblem(value: unknown): string | null {
     if (problem) return `slice ${name}: ${problem}`;
   }
   return null;
+}
+
+/**
+ * True when a JSON text is printable ASCII without escapes (`ascii`: no byte above 0x7f; and
+ * no backslash, no DEL): since JSON forbids raw control characters in strings, no string
+ * parsed from it can hold one.
+ */
+export function isPlainJson(bytes: Buffer, ascii: boolean): boolean {
+  return ascii && bytes.indexOf(0x5c) < 0 && bytes.indexOf(0x7f) < 0;
 }

@@ -13,7 +13,8 @@ import type { KubernetesConfig, KubernetesOptions } from './config.js';
 import { peersFromSlices } from './endpoint-slices.js';
 import type { EndpointSlice, SlicePeerOptions } from './endpoint-slices.js';
 import { KubernetesApiError } from './errors.js';
-import { listAllSlices } from './list.js';
+import { listPages } from './list.js';
+import { mergePeerRuns } from './merge-runs.js';
 import { ListWatch } from './list-watch.js';
 import type { ListWatchStats } from './list-watch.js';
 import { EndpointSliceIndex } from './slice-index.js';
@@ -165,15 +166,25 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
   const dispatcher = options.dispatcher ?? createAgent(config);
   try {
     const client = new EndpointSliceClient(config, dispatcher, { namespace, service: prepared.ref.service });
-    const list = await listAllSlices(client, {
-      signal: options.signal,
-      timeout: options.timeout ?? DEFAULT_LIST_TIMEOUT,
-      pageSize: options.pageSize,
-      maxListBytes: options.maxListBytes,
-    });
-    // A one-shot answer leaves nothing out silently: a slice it cannot read fails the call.
-    if (list.invalid.length > 0) throw list.invalid[0]!;
-    return peersFromSlices(list.items, sliceOptions(prepared, namespace), localIdentity());
+    const slicing = sliceOptions(prepared, namespace);
+    const self = localIdentity();
+    // Each page becomes its sorted peers as it arrives, and its JSON goes: a few pages are alive at once, not the list.
+    let runs: Peer[][] = [];
+    await listPages(
+      client,
+      { signal: options.signal, timeout: options.timeout ?? DEFAULT_LIST_TIMEOUT, pageSize: options.pageSize, maxListBytes: options.maxListBytes },
+      {
+        page(items, invalid) {
+          // A one-shot answer leaves nothing out silently: a slice it cannot read fails the call.
+          if (invalid.length > 0) throw invalid[0]!;
+          runs.push(peersFromSlices(items, slicing, self));
+        },
+        restart() {
+          runs = [];
+        },
+      },
+    );
+    return runs.length === 1 ? runs[0]! : mergePeerRuns(runs);
   } finally {
     if (dispatcher !== options.dispatcher) await dispatcher.destroy().catch(() => {});
   }

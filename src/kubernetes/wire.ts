@@ -48,8 +48,11 @@ function versionOf(value: unknown): string | null {
   return typeof rv === 'string' && rv !== '' && rv.length <= 1024 ? rv : null;
 }
 
-/** Reads an EndpointSliceList page (already parsed JSON). Items that cannot be read are left out, each with its error. */
-export function parseList(value: unknown, ctx: RequestContext): EndpointSliceList {
+/**
+ * Reads an EndpointSliceList page (already parsed JSON). Items that cannot be read are left
+ * out, each with its error. `plain`: the text was printable ASCII without escapes (`isPlainJson`).
+ */
+export function parseList(value: unknown, ctx: RequestContext, plain = false): EndpointSliceList {
   if (!isObject(value) || !Array.isArray(value.items)) throw badResponse('the answer is not an EndpointSliceList (no items)', ctx);
   const rv = versionOf(value);
   if (rv === null) throw badResponse('the EndpointSliceList has no metadata.resourceVersion', ctx);
@@ -58,7 +61,7 @@ export function parseList(value: unknown, ctx: RequestContext): EndpointSliceLis
   const items: EndpointSlice[] = [];
   const invalid: KubernetesApiError[] = [];
   for (const item of value.items as unknown[]) {
-    const problem = endpointSliceProblem(item);
+    const problem = endpointSliceProblem(item, plain);
     if (problem) invalid.push(badResponse(`the EndpointSliceList holds a bad EndpointSlice: ${problem}`, ctx));
     else items.push(item as EndpointSlice);
   }

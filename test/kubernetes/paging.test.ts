@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubernetesApiError } from '../../src/kubernetes/errors.ts';
+import { DEFAULT_PAGE_SIZE } from '../../src/kubernetes/list.ts';
 import { listKubernetesPeers } from '../../src/kubernetes/source.ts';
 import type { KubernetesSourceOptions } from '../../src/kubernetes/source.ts';
 import { InvalidArgumentError } from '../../src/dns/invalid-argument.ts';
@@ -42,7 +43,7 @@ describe('paged lists', () => {
       assert.deepEqual(namesOf(await list(api, { pageSize: 2 })), ['web-0', 'web-1', 'web-2', 'web-3', 'web-4']);
       assert.deepEqual(pages(api), ['2:null', '2:c2', '2:c4']);
       await list(api);
-      assert.equal(pages(api).at(-1), '500:null', 'pages of 500 by default');
+      assert.equal(pages(api).at(-1), `${DEFAULT_PAGE_SIZE}:null`, `pages of ${DEFAULT_PAGE_SIZE} by default`);
       await list(api, { pageSize: 0 });
       assert.equal(pages(api).at(-1), 'null:null', 'pageSize 0: one request, no limit');
     } finally {
