@@ -3,13 +3,25 @@ import { debug } from '../dns/diagnostics.js';
 import type { EndpointSliceClient } from './client.js';
 import type { EndpointSlice } from './endpoint-slices.js';
 import { isKubernetesApiError, KubernetesApiError, KubernetesApiErrorCode } from './errors.js';
-import { listAllSlices } from './list.js';
+import { listPages } from './list.js';
 import type { SliceEvent, WatchEvent } from './wire.js';
+
+/** A full set given page by page: see {@link ListWatchHandler.reset}. */
+export interface SliceReset {
+  /** One page of the set, in list order (not kept by the caller afterwards). */
+  add(slices: EndpointSlice[]): void;
+  /** The set is complete: it replaces every known slice. */
+  end(): void;
+}
 
 /** What a {@link ListWatch} tells its owner. */
 export interface ListWatchHandler {
-  /** A full set (the first, or after 410 Gone): replaces every known slice. */
-  reset(slices: EndpointSlice[]): void;
+  /**
+   * A full set (the first, or after 410 Gone) begins: its pages go to the returned
+   * {@link SliceReset} as they arrive, and its `end()` replaces every known slice. A set given
+   * up midway (a failed list) never reaches `end()`, and a new one begins when it starts over.
+   */
+  reset(): SliceReset;
   /** One ADDED/MODIFIED/DELETED event. */
   apply(event: SliceEvent): void;
   /** A failure (the loop retries), or an object skipped because it could not be read. */
@@ -26,7 +38,7 @@ export interface ListWatchOptions {
   listTimeout: number;
   /** `timeoutSeconds` of each watch request; default: a random 300..599 (as client-go), so watchers do not reconnect in step. */
   watchTimeout?: number | undefined;
-  /** Slices per list page (default 500; 0: one request). */
+  /** Slices per list page (default 100, list.ts's DEFAULT_PAGE_SIZE; 0: one request). */
   pageSize?: number | undefined;
   /** Largest list answer read, bytes. */
   maxListBytes?: number | undefined;
@@ -243,7 +255,9 @@ export class ListWatch {
         if (!event.initialEventsEnd) return false;
         this.#stats.lists++;
         this.#stats.bookmarks++;
-        this.#handler.reset([...initial.values()]);
+        const reset = this.#handler.reset();
+        reset.add([...initial.values()]);
+        reset.end();
         this.#resourceVersion = event.resourceVersion;
         return true;
     }
@@ -303,17 +317,28 @@ export class ListWatch {
     }
   }
 
+  /** Lists the whole set: each page goes to the handler as it arrives, so only a page or two of JSON is alive at once. */
   async #relist(client: EndpointSliceClient): Promise<void> {
-    const list = await listAllSlices(client, {
-      signal: this.#abort.signal,
-      timeout: this.#options.listTimeout,
-      pageSize: this.#options.pageSize,
-      maxListBytes: this.#options.maxListBytes,
-    });
+    let reset = this.#handler.reset();
+    let invalid: KubernetesApiError[] = [];
+    const list = await listPages(
+      client,
+      { signal: this.#abort.signal, timeout: this.#options.listTimeout, pageSize: this.#options.pageSize, maxListBytes: this.#options.maxListBytes },
+      {
+        page: (items, pageInvalid) => {
+          reset.add(items);
+          for (const error of pageInvalid) invalid.push(error);
+        },
+        restart: () => {
+          reset = this.#handler.reset();
+          invalid = [];
+        },
+      },
+    );
     this.#stats.lists++;
     this.#stats.pages += list.pages;
-    for (const error of list.invalid) this.#report(error);
-    this.#handler.reset(list.items);
+    for (const error of invalid) this.#report(error);
+    reset.end();
     this.#resourceVersion = list.resourceVersion;
   }
 

@@ -18,6 +18,14 @@ interface Edit {
   peer: Peer;
 }
 
+/** A relist fed page by page (see {@link EndpointSliceIndex.beginReplace}). */
+export interface SliceReplacement {
+  /** Takes one page of the list: each slice's peers are computed now. */
+  add(slices: Iterable<EndpointSlice>): void;
+  /** Replaces every slice with those added; returns what changed in the union, or null. */
+  end(): PeerDelta | null;
+}
+
 /** Above this many edits, the union is rebuilt in one merge pass instead of spliced edit by edit. */
 const SPLICE_LIMIT = 32;
 
@@ -102,15 +110,37 @@ export class EndpointSliceIndex {
 
   /** Replaces every slice with a fresh list (after a relist); the union is rebuilt once. Returns what changed, or null. */
   replace(slices: Iterable<EndpointSlice>): PeerDelta | null {
-    const listed = new Set<string>();
+    const relist = this.beginReplace();
+    relist.add(slices);
+    return relist.end();
+  }
+
+  /**
+   * A relist that arrives in pages: `add` each page's slices as it comes (their peers are
+   * computed at once, the slices are not kept), then `end()` replaces every slice as
+   * {@link replace} does and returns what changed. Nothing changes before `end()`: a relist
+   * given up midway is just dropped.
+   */
+  beginReplace(): SliceReplacement {
+    // Per listed name: its new entry, or null when its peers did not change.
+    const listed = new Map<string, IndexedSlice | null>();
+    return {
+      add: (slices) => {
+        for (const slice of slices) {
+          const name = slice.metadata.name;
+          const peers = this.#compute(slice, this.#slices.get(name));
+          listed.set(name, peers === null ? null : { resourceVersion: slice.metadata.resourceVersion, peers });
+        }
+      },
+      end: () => this.#commit(listed),
+    };
+  }
+
+  #commit(listed: ReadonlyMap<string, IndexedSlice | null>): PeerDelta | null {
     let touched = false;
-    for (const slice of slices) {
-      const name = slice.metadata.name;
-      listed.add(name);
-      const before = this.#slices.get(name);
-      const peers = this.#compute(slice, before);
-      if (peers === null) continue;
-      this.#slices.set(name, { resourceVersion: slice.metadata.resourceVersion, peers });
+    for (const [name, entry] of listed) {
+      if (entry === null) continue;
+      this.#slices.set(name, entry);
       touched = true;
     }
     for (const name of [...this.#slices.keys()]) {

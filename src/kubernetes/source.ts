@@ -16,7 +16,7 @@ import { KubernetesApiError } from './errors.js';
 import { listPages } from './list.js';
 import { mergePeerRuns } from './merge-runs.js';
 import { ListWatch } from './list-watch.js';
-import type { ListWatchStats } from './list-watch.js';
+import type { ListWatchStats, SliceReset } from './list-watch.js';
 import { EndpointSliceIndex } from './slice-index.js';
 import type { PeerDelta } from './slice-index.js';
 
@@ -257,7 +257,7 @@ export class EndpointSliceWatch {
     this.#loop = new ListWatch(
       (signal) => this.#connect(signal),
       {
-        reset: (slices) => this.#reset(slices),
+        reset: () => this.#reset(),
         apply: (event) => this.#apply(event),
         error: (error) => this.#call(() => this.#listener.onError(error)),
       },
@@ -329,10 +329,17 @@ export class EndpointSliceWatch {
     return this.#client;
   }
 
-  #reset(slices: EndpointSlice[]): void {
-    const delta = this.#index!.replace(slices);
-    if (this.#last === null) this.#emit({ added: this.#index!.peers, removed: [], updated: [] });
-    else if (delta) this.#emit(delta);
+  /** A relist: each page's peers are computed as it arrives; the set changes (and is reported) once, at its end. */
+  #reset(): SliceReset {
+    const relist = this.#index!.beginReplace();
+    return {
+      add: (slices) => relist.add(slices),
+      end: () => {
+        const delta = relist.end();
+        if (this.#last === null) this.#emit({ added: this.#index!.peers, removed: [], updated: [] });
+        else if (delta) this.#emit(delta);
+      },
+    };
   }
 
   #apply(event: SliceEvent): void {
