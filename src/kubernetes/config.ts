@@ -46,6 +46,15 @@ export interface KubernetesOptions {
   context?: string;
   /** undici Dispatcher to send requests with (not closed by this package), e.g. a ProxyAgent. Default: an Agent per source. */
   dispatcher?: Dispatcher;
+  /**
+   * EndpointSlices per list page (`limit`; default 100: a page is at most ~10,000 endpoints,
+   * and the next one is fetched while this one is read); 0 lists in one request.
+   */
+  pageSize?: number;
+  /** Largest list answer read, bytes (default 256 MiB): a larger one fails with EBADRESP instead of filling memory. */
+  maxListBytes?: number;
+  /** watchPeers(): get the initial set through a streaming watch-list where the server offers one (default true). */
+  watchList?: boolean;
 }
 
 /** A resolved configuration: where the API is, how to authenticate, what to trust. */

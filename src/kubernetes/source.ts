@@ -8,7 +8,7 @@ import { EndpointSliceClient } from './client.js';
 import type { EndpointSliceTarget, SliceEvent } from './client.js';
 import { agentConnect } from './auth.js';
 import { defaultNamespace, loadKubernetesConfig } from './config.js';
-import { checkApiTimeout } from './check-options.js';
+import { checkApiTimeout, checkListOptions, MAX_PAGE_SIZE } from './check-options.js';
 import type { KubernetesConfig, KubernetesOptions } from './config.js';
 import { peersFromSlices } from './endpoint-slices.js';
 import type { EndpointSlice, SlicePeerOptions } from './endpoint-slices.js';
@@ -46,9 +46,9 @@ export interface KubernetesSourceOptions {
   timeout?: number;
   /** undici dispatcher to send requests with (not closed by this package). Default: an Agent the source owns and closes. */
   dispatcher?: Dispatcher;
-  /** Slices per list page (`limit`; default 500); 0 lists in one request. */
+  /** Slices per list page (`limit`; default 100, list.ts's DEFAULT_PAGE_SIZE); 0 lists in one request. Default: `kubernetes.pageSize`. */
   pageSize?: number;
-  /** Largest list answer read, bytes (default 256 MiB); a larger one fails with EBADRESP instead of filling memory. */
+  /** Largest list answer read, bytes (default 256 MiB); a larger one fails with EBADRESP instead of filling memory. Default: `kubernetes.maxListBytes`. */
   maxListBytes?: number;
 }
 
@@ -87,6 +87,10 @@ interface Prepared {
   family: 0 | 4 | 6;
   includeNotReady: boolean;
   clusterDomain: string;
+  /** The option's, else `kubernetes.pageSize`. */
+  pageSize: number | undefined;
+  /** The option's, else `kubernetes.maxListBytes`. */
+  maxListBytes: number | undefined;
 }
 
 function prepare(options: KubernetesSourceOptions): Prepared {
@@ -102,8 +106,11 @@ function prepare(options: KubernetesSourceOptions): Prepared {
   }
   const clusterDomain = (options.clusterDomain ?? ref.clusterDomain ?? 'cluster.local').toLowerCase().replace(/\.$/, '');
   checkApiTimeout(options.timeout, DEFAULT_LIST_TIMEOUT);
-  checkCount('pageSize', options.pageSize, 0, 1_000_000);
+  checkCount('pageSize', options.pageSize, 0, MAX_PAGE_SIZE);
   checkCount('maxListBytes', options.maxListBytes, 1, Number.MAX_SAFE_INTEGER);
+  // peers() and watchPeers() pass these in `kubernetes`.
+  const api: KubernetesOptions | undefined = options.kubernetes;
+  if (typeof api === 'object' && api !== null) checkListOptions(api, 'kubernetes.');
   return {
     ref,
     port: checkPort(options.port),
@@ -111,6 +118,8 @@ function prepare(options: KubernetesSourceOptions): Prepared {
     family: checkFamily(options.family),
     includeNotReady: options.includeNotReady ?? false,
     clusterDomain,
+    pageSize: options.pageSize ?? api?.pageSize,
+    maxListBytes: options.maxListBytes ?? api?.maxListBytes,
   };
 }
 
@@ -172,7 +181,7 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
     let runs: Peer[][] = [];
     await listPages(
       client,
-      { signal: options.signal, timeout: options.timeout ?? DEFAULT_LIST_TIMEOUT, pageSize: options.pageSize, maxListBytes: options.maxListBytes },
+      { signal: options.signal, timeout: options.timeout ?? DEFAULT_LIST_TIMEOUT, pageSize: prepared.pageSize, maxListBytes: prepared.maxListBytes },
       {
         page(items, invalid) {
           // A one-shot answer leaves nothing out silently: a slice it cannot read fails the call.
@@ -266,9 +275,9 @@ export class EndpointSliceWatch {
         maxBackoff: options.maxBackoff ?? 30_000,
         listTimeout: options.timeout ?? DEFAULT_LIST_TIMEOUT,
         watchTimeout: options.watchTimeout,
-        pageSize: options.pageSize,
-        maxListBytes: options.maxListBytes,
-        watchList: options.watchList,
+        pageSize: this.#prepared.pageSize,
+        maxListBytes: this.#prepared.maxListBytes,
+        watchList: options.watchList ?? options.kubernetes?.watchList,
       },
     );
   }

@@ -1,0 +1,274 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate as tick } from 'node:timers/promises';
+import type http from 'node:http';
+import { peers, watchPeers } from '../../src/index.ts';
+import { InvalidArgumentError } from '../../src/dns/invalid-argument.ts';
+import { KubernetesApiError } from '../../src/kubernetes/errors.ts';
+import { HEAD_LIMIT, readListHead } from '../../src/kubernetes/list-head.ts';
+import { mergePeerRuns } from '../../src/kubernetes/merge-runs.ts';
+import { listKubernetesPeers } from '../../src/kubernetes/source.ts';
+import type { KubernetesSourceOptions } from '../../src/kubernetes/source.ts';
+import { makePeer, normalizePeers } from '../../src/peer/index.ts';
+import type { Peer } from '../../src/peer/index.ts';
+import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
+import { apiFixture, expectedPeers, keysOf, NOBODY, recordWatch } from './fixture.ts';
+import type { ApiFixture } from './fixture.ts';
+import { isWatch, listBody, tinyApi, webSlice } from './tiny-api.ts';
+
+const list = (f: { kubernetes: KubernetesSourceOptions['kubernetes'] }, extra: Partial<KubernetesSourceOptions> = {}) =>
+  listKubernetesPeers({ service: 'nginx', namespace: 'default', port: 'web', kubernetes: f.kubernetes, ...extra });
+
+/** The list requests the fake API saw, as `limit:continue?` (continue shown as present or not). */
+const listRequests = (f: ApiFixture): string[] =>
+  f.api.requests.filter((r) => !r.watch).map((r) => `${r.query.limit ?? '-'}:${r.query.continue ? 'c' : '-'}:${r.status ?? 'reset'}`);
+
+/** 23 pods in slices of 2 endpoints: 12 slices, so pages of 3 are 4 requests. */
+const small = (): Promise<ApiFixture> => apiFixture({ replicas: 23, maxEndpointsPerSlice: 2, tls: true });
+
+describe('paged lists as a pipeline', () => {
+  test('pages of the fake API: every page requested in turn, the set equal to the unpaged list', async () => {
+    const before = activeResources();
+    const f = await small();
+    try {
+      const whole = await list(f, { pageSize: 0 });
+      assert.deepEqual(keysOf(whole), keysOf(expectedPeers(f.cluster)));
+      f.api.requests.length = 0;
+      for (const pageSize of [1, 3, 5, 11, 12, 100]) {
+        const paged = await list(f, { pageSize });
+        assert.deepEqual(keysOf(paged), keysOf(whole), `pages of ${pageSize}`);
+        assert.ok(paged.every((p) => Object.isFrozen(p)));
+        const pages = Math.ceil(12 / pageSize);
+        assert.deepEqual(
+          listRequests(f),
+          Array.from({ length: pages }, (_, i) => `${pageSize}:${i === 0 ? '-' : 'c'}:200`),
+          `pages of ${pageSize}`,
+        );
+        f.api.requests.length = 0;
+      }
+    } finally {
+      await f.close();
+    }
+    await assertNoLeaks(before);
+  });
+
+  test('the next page is asked for while this one still streams in (its continue token read from the head)', async () => {
+    const before = activeResources();
+    let released = false;
+    const api = await tinyApi(async (url, res, requests) => {
+      const token = url.searchParams.get('continue');
+      const [first, second] = [webSlice('nginx-a', '7', [0, 1]), webSlice('nginx-b', '7', [2])];
+      if (token === null) {
+        // The head and the first item, then nothing until page 2 was asked for.
+        const body = listBody('7', [first], 'next');
+        const cut = body.indexOf('"items":[') + 12;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(body.slice(0, cut));
+        await until(() => requests.some((u) => u.searchParams.get('continue') === 'next'), 'the request of page 2 while page 1 streams', 20_000).catch(() => {});
+        released = requests.some((u) => u.searchParams.get('continue') === 'next');
+        res.end(body.slice(cut));
+      } else res.end(listBody('7', [second]));
+    });
+    try {
+      const got = await list({ kubernetes: { url: api.url } }, { pageSize: 1 });
+      assert.deepEqual(keysOf(got).map((k) => k.split('.')[0]), ['web-0', 'web-1', 'web-2']);
+      assert.ok(released, 'page 2 was asked for before page 1 had all arrived');
+      assert.deepEqual(
+        api.requests.map((u) => `${u.searchParams.get('limit')}:${u.searchParams.get('continue')}`),
+        ['1:null', '1:next'],
+      );
+    } finally {
+      await api.close();
+    }
+    await assertNoLeaks(before);
+  });
+
+  test('a head that says another token than the parsed page: the early request is dropped, the right one made', async () => {
+    const api = await tinyApi((url, res) => {
+      const token = url.searchParams.get('continue');
+      if (token === null) {
+        // A second "metadata" after the items: JSON.parse takes the last one, the head saw the first.
+        const body = listBody('7', [webSlice('nginx-a', '7', [0])], 'wrong');
+        res.end(`${body.slice(0, -1)},"metadata":{"resourceVersion":"7","continue":"right"}}`);
+      } else if (token === 'wrong') res.writeHead(500).end('{}');
+      else res.end(listBody('7', [webSlice('nginx-b', '7', [1])]));
+    });
+    try {
+      const got = await list({ kubernetes: { url: api.url } }, { pageSize: 1 });
+      assert.deepEqual(keysOf(got).map((k) => k.split('.')[0]), ['web-0', 'web-1']);
+      assert.equal(api.requests.at(-1)!.searchParams.get('continue'), 'right');
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('metadata after the items (no head): the next page is asked for once the page is parsed', async () => {
+    const api = await tinyApi((url, res) => {
+      const token = url.searchParams.get('continue');
+      const items = JSON.stringify([webSlice(token === null ? 'nginx-a' : 'nginx-b', '7', [token === null ? 0 : 1])]);
+      res.end(`{"kind":"EndpointSliceList","items":${items},"metadata":{"resourceVersion":"7"${token === null ? ',"continue":"c1"' : ''}}}`);
+    });
+    try {
+      assert.equal((await list({ kubernetes: { url: api.url } }, { pageSize: 1 })).length, 2);
+      assert.deepEqual(api.requests.filter((u) => !isWatch(u)).map((u) => u.searchParams.get('continue')), [null, 'c1']);
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('a continue token that expires mid-list (410 of the fake API): the list starts over and sees the new snapshot', async () => {
+    const f = await small();
+    try {
+      // Page 1's body waits 2 s: long enough to change the cluster and compact its history first.
+      f.api.fail({ delayMs: 2000, count: 1, on: 'list' });
+      const listing = list(f, { pageSize: 5 });
+      await until(() => f.api.requests.some((r) => !r.watch), 'the first page request');
+      f.set.scale(25);
+      await tick();
+      f.api.compact();
+      const got = await listing;
+      assert.equal(got.length, 25);
+      assert.deepEqual(keysOf(got), keysOf(expectedPeers(f.cluster)));
+      const log = listRequests(f);
+      assert.deepEqual(log.slice(0, 3), ['5:-:200', '5:c:410', '5:-:200'], log.join(' '));
+      assert.equal(log.filter((r) => r.endsWith(':200')).length, 1 + Math.ceil(13 / 5));
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('an abort mid-pipeline (two requests in flight) rejects CANCELLED and leaves nothing running', async () => {
+    const before = activeResources();
+    const stalled: http.ServerResponse[] = [];
+    const api = await tinyApi((url, res) => {
+      const body = listBody('7', [webSlice('nginx-a', '7', [0])], `c${url.searchParams.get('continue') ?? ''}x`);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Every page sends its head, then stalls.
+      res.write(body.slice(0, body.indexOf('"items":[') + 9));
+      stalled.push(res);
+    });
+    const controller = new AbortController();
+    try {
+      const listing = list({ kubernetes: { url: api.url } }, { pageSize: 1, signal: controller.signal });
+      await until(() => api.requests.length >= 2, 'page 2 asked for while page 1 stalls');
+      controller.abort();
+      await assert.rejects(listing, (err: unknown) => err instanceof KubernetesApiError && err.code === 'ECANCELLED');
+      assert.equal(api.requests.length, 2, 'at most one request ahead');
+      await tick();
+      assert.ok(stalled.every((res) => res.destroyed || res.socket === null || res.socket.destroyed), 'both connections dropped');
+    } finally {
+      await api.close();
+    }
+    await assertNoLeaks(before);
+  });
+
+  test('a timeout mid-pipeline rejects ETIMEOUT, every request ended', async () => {
+    const before = activeResources();
+    const api = await tinyApi((url, res) => {
+      const body = listBody('7', [webSlice('nginx-a', '7', [0])], `c${url.searchParams.get('continue') ?? ''}x`);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(body.slice(0, body.indexOf('"items":[') + 9));
+    });
+    try {
+      await assert.rejects(list({ kubernetes: { url: api.url } }, { pageSize: 1, timeout: 300 }), (err: unknown) => {
+        assert.ok(err instanceof KubernetesApiError);
+        assert.equal(err.code, 'ETIMEOUT', err.message);
+        return true;
+      });
+      assert.ok(api.requests.length <= 2);
+    } finally {
+      await api.close();
+    }
+    await assertNoLeaks(before);
+  });
+
+  test('peers() and watchPeers() pass kubernetes.pageSize, maxListBytes and watchList through', async () => {
+    const before = activeResources();
+    const f = await small();
+    try {
+      const got = await peers('nginx', { source: 'kubernetes', namespace: 'default', port: 'web', kubernetes: { ...f.kubernetes, pageSize: 4 } });
+      assert.deepEqual(keysOf(got), keysOf(expectedPeers(f.cluster)));
+      assert.deepEqual(listRequests(f), ['4:-:200', '4:c:200', '4:c:200']);
+      await assert.rejects(
+        peers('nginx', { source: 'kubernetes', namespace: 'default', port: 'web', kubernetes: { ...f.kubernetes, maxListBytes: 100 } }),
+        (err: unknown) => err instanceof KubernetesApiError && err.code === 'EBADRESP' && /maxListBytes/.test(err.message),
+      );
+      f.api.requests.length = 0;
+      const watcher = watchPeers('nginx', { source: 'kubernetes', namespace: 'default', port: 'web', kubernetes: { ...f.kubernetes, pageSize: 6, watchList: false } });
+      try {
+        const first = await watcher.ready;
+        assert.equal(first.length, 23);
+        assert.deepEqual(listRequests(f), ['6:-:200', '6:c:200']);
+      } finally {
+        watcher.close();
+      }
+      for (const bad of [{ pageSize: -1 }, { pageSize: 1.5 }, { maxListBytes: 0 }, { watchList: 'yes' }] as object[]) {
+        const kubernetes = { ...f.kubernetes, ...bad };
+        await assert.rejects(peers('nginx', { source: 'kubernetes', port: 'web', kubernetes }), InvalidArgumentError);
+        assert.throws(() => watchPeers('nginx', { source: 'kubernetes', port: 'web', kubernetes }), InvalidArgumentError);
+      }
+    } finally {
+      await f.close();
+    }
+    await assertNoLeaks(before);
+  });
+
+  test('the watch relists page by page: one set, reported once, equal to the unpaged list', async () => {
+    const f = await small();
+    const r = recordWatch({ kubernetes: f.kubernetes, namespace: 'default', watchList: false, pageSize: 5, minBackoff: 60_000, maxBackoff: 60_000 });
+    try {
+      const first = await r.waitForSets(1, 'the list');
+      assert.deepEqual(keysOf(first), keysOf(expectedPeers(f.cluster)));
+      assert.deepEqual(listRequests(f), ['5:-:200', '5:c:200', '5:c:200']);
+      assert.deepEqual([r.watch.stats.lists, r.watch.stats.pages, r.sets.length], [1, 3, 1]);
+      assert.deepEqual(r.errors, []);
+    } finally {
+      r.watch.close();
+      await f.close();
+    }
+  });
+});
+
+describe('list head', () => {
+  const body = Buffer.from('{"kind":"EndpointSliceList","apiVersion":"discovery.k8s.io/v1","metadata":{"resourceVersion":"12","continue":"eyJ2Ijoi\\"x"},"items":[{"a":1}]}');
+
+  test('the metadata before items, from the bytes so far', () => {
+    const end = body.indexOf('"items"');
+    assert.deepEqual(readListHead(body, body.length), { resourceVersion: '12', continue: 'eyJ2Ijoi"x' });
+    assert.deepEqual(readListHead(body, end + 9), { resourceVersion: '12', continue: 'eyJ2Ijoi"x' });
+    for (let n = 0; n < end + 8; n++) assert.equal(readListHead(body, n), 'more', `${n} bytes`);
+  });
+
+  test('no head when it cannot be known early: no metadata before items, not an object, a bad token', () => {
+    const head = (text: string) => readListHead(Buffer.from(text), text.length);
+    assert.equal(head('{"kind":"x","items":[],"metadata":{"continue":"c"}}'), null);
+    assert.equal(head('[1,2]'), null);
+    assert.equal(head('{"metadata":{"continue":5},"items":[]}'), null);
+    assert.equal(head('{"metadata":[],"items":[]}'), null);
+    assert.deepEqual(head(' {\n "metadata" : { "resourceVersion" : "3" } ,\n "items" : [ ] }'), { resourceVersion: '3', continue: null });
+    assert.deepEqual(head('{"metadata":{"continue":""},"items":[]}'), { resourceVersion: null, continue: null });
+    assert.deepEqual(head('{"x":[{"y":"]}\\\\"}],"metadata":{"continue":"a"},"z":true,"items":[]}'), { resourceVersion: null, continue: 'a' });
+    assert.ok(HEAD_LIMIT >= 4096);
+  });
+});
+
+describe('mergePeerRuns', () => {
+  test('k sorted runs merge into the normalized union, the earliest run winning equal keys', () => {
+    const peer = (host: string, address: string, zone: string): Peer => makePeer({ host, address, port: 80, ttl: 0, zone }, NOBODY);
+    const runs: Peer[][] = [];
+    let seed = 7;
+    const random = (n: number): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n;
+    for (let r = 0; r < 9; r++) {
+      const run: Peer[] = [];
+      for (let i = 0; i < 40; i++) run.push(peer(`web-${random(60)}.nginx.default.svc.cluster.local`, `10.0.0.${random(3)}`, `z${r}`));
+      runs.push(normalizePeers(run));
+    }
+    runs.push([]);
+    const merged = mergePeerRuns(runs);
+    const expected = normalizePeers(runs.flat());
+    assert.deepEqual(keysOf(merged), keysOf(expected));
+    assert.deepEqual(merged.map((p) => p.zone), expected.map((p) => p.zone), 'of equal keys the earliest run wins');
+    assert.deepEqual(mergePeerRuns([]), []);
+    assert.deepEqual(keysOf(mergePeerRuns([runs[0]!])), keysOf(runs[0]!));
+  });
+});
