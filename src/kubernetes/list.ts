@@ -47,13 +47,6 @@ export interface ListSummary {
   restarts: number;
 }
 
-/** A whole list, every page joined. */
-export interface PagedList extends ListSummary {
-  items: EndpointSlice[];
-  /** Errors of the items left out (malformed). */
-  invalid: KubernetesApiError[];
-}
-
 /** One page's request, in flight or done. */
 interface PageRequest {
   token: string | undefined;
@@ -157,20 +150,3 @@ export async function listPages(client: EndpointSliceClient, options: PagedListO
   }
 }
 
-/** {@link listPages} with every page joined into one list. Rejects with {@link KubernetesApiError}. */
-export async function listAllSlices(client: EndpointSliceClient, options: PagedListOptions = {}): Promise<PagedList> {
-  let items: EndpointSlice[] = [];
-  let invalid: KubernetesApiError[] = [];
-  const summary = await listPages(client, options, {
-    page(pageItems, pageInvalid) {
-      // One by one: a spread of a big page as arguments could overflow the stack.
-      for (const item of pageItems) items.push(item);
-      for (const error of pageInvalid) invalid.push(error);
-    },
-    restart() {
-      items = [];
-      invalid = [];
-    },
-  });
-  return { ...summary, items, invalid };
-}
