@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { makePeer, normalizePeers } from '../peer/index.js';
+import { makePeer, mergePeerRuns, normalizeInPlace } from '../peer/index.js';
 import type { Peer, PeerInit, SelfIdentity } from '../peer/index.js';
 
 /** The label that ties an EndpointSlice to its Service. */
@@ -121,17 +121,143 @@ export function endpointDetails(endpoint: SliceEndpoint): Pick<PeerInit, 'ready'
   };
 }
 
-/** The normalized peers of one slice. */
-export function slicePeers(slice: EndpointSlice, options: SlicePeerOptions, self: SelfIdentity): Peer[] {
-  return normalizePeers(slicePeerInits(slice, options).map((init) => makePeer(init, self)));
+/** Strings many endpoints repeat (node names, zones), kept once: JSON.parse makes a copy per endpoint. */
+export type StringPool = Map<string, string>;
+
+/** Most distinct strings a pool keeps; past it, strings are used as they come. */
+const POOL_LIMIT = 10_000;
+
+function pooled(pool: StringPool | undefined, value: string): string {
+  if (pool === undefined) return value;
+  const kept = pool.get(value);
+  if (kept !== undefined) return kept;
+  if (pool.size < POOL_LIMIT) pool.set(value, value);
+  return value;
 }
 
-/** The normalized union of the peers of `slices`. */
+/**
+ * The normalized peers of one slice. Built straight from the endpoints (what {@link makePeer}
+ * would give from {@link slicePeerInits}, without the step between): a StatefulSet's
+ * endpoints, lower-case DNS-label hostnames and IPv4 addresses, take the short way; anything
+ * else goes through `makePeer`.
+ */
+export function slicePeers(slice: EndpointSlice, options: SlicePeerOptions, self: SelfIdentity, pool?: StringPool): Peer[] {
+  const family = slice.addressType === 'IPv4' ? 4 : slice.addressType === 'IPv6' ? 6 : 0;
+  if (family === 0 || (options.family !== 0 && options.family !== family)) return [];
+  const port = slicePort(slice, options);
+  if (port === undefined) return [];
+  const suffix = `.${options.service}.${options.namespace}.svc.${options.clusterDomain}`.toLowerCase();
+  const out: Peer[] = [];
+  for (const endpoint of slice.endpoints ?? []) {
+    if (!endpointIncluded(endpoint, options.includeNotReady)) continue;
+    for (const address of endpoint.addresses ?? []) {
+      if (typeof address !== 'string') continue;
+      const hostname = endpoint.hostname;
+      if (family === 4 && isIPv4Text(address) && (hostname === undefined || hostname === null || isPlainLabel(hostname))) {
+        out.push(endpointPeer(endpoint, hostname ?? null, suffix, address, port, self, pool));
+      } else if (isIP(address) === family) {
+        // An address that does not match the slice's type is malformed: left out, as kube-proxy does.
+        const host = hostname ? `${hostname}${suffix}` : null;
+        out.push(makePeer({ host, address, port, priority: 0, weight: 0, ttl: 0, ...endpointDetails(endpoint) }, self));
+      }
+    }
+  }
+  return normalizeInPlace(out);
+}
+
+/** A Peer of an IPv4 endpoint whose hostname (if any) is a lower-case DNS label: name and pod name share one string. */
+function endpointPeer(
+  endpoint: SliceEndpoint,
+  hostname: string | null,
+  suffix: string,
+  address: string,
+  port: number | null,
+  self: SelfIdentity,
+  pool: StringPool | undefined,
+): Peer {
+  const c = endpoint.conditions;
+  const ready = c?.ready !== false;
+  const ref = endpoint.targetRef;
+  let pod: Peer['pod'] = null;
+  if (ref && ref.kind === 'Pod' && typeof ref.name === 'string') {
+    pod = Object.freeze({ name: ref.name === hostname ? hostname : ref.name, uid: typeof ref.uid === 'string' ? ref.uid : '' });
+  }
+  return Object.freeze({
+    host: hostname === null ? null : hostname + suffix,
+    name: hostname,
+    address,
+    family: 4 as const,
+    port,
+    priority: 0,
+    weight: 0,
+    ordinal: hostname === null ? null : ordinalOfLabel(hostname),
+    ttl: 0,
+    self: self.addresses.has(address) || (hostname !== null && hostname === self.hostname),
+    ready,
+    serving: typeof c?.serving === 'boolean' ? c.serving : ready,
+    terminating: c?.terminating === true,
+    zone: typeof endpoint.zone === 'string' ? pooled(pool, endpoint.zone) : null,
+    nodeName: typeof endpoint.nodeName === 'string' ? pooled(pool, endpoint.nodeName) : null,
+    pod,
+  });
+}
+
+/** True for a non-empty label of `a-z`, `0-9` and `-` only: nothing to lower-case, escape or strip. */
+function isPlainLabel(label: string): boolean {
+  if (label.length === 0 || label.length > 63) return false;
+  for (let i = 0; i < label.length; i++) {
+    const c = label.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45)) return false;
+  }
+  return true;
+}
+
+/** The ordinal of a label ending in `-N` (1 to 9 digits), as `ordinalOf` reads it; else null. */
+function ordinalOfLabel(label: string): number | null {
+  let i = label.length - 1;
+  let n = 0;
+  let scale = 1;
+  for (; i >= 0; i--) {
+    const c = label.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    n += (c - 48) * scale;
+    scale *= 10;
+  }
+  const digits = label.length - 1 - i;
+  return digits >= 1 && digits <= 9 && i >= 0 && label.charCodeAt(i) === 45 ? n : null;
+}
+
+/** `isIP(text) === 4` without the regular expression: four decimal octets, no leading zeros. */
+export function isIPv4Text(text: string): boolean {
+  const end = text.length;
+  if (end < 7 || end > 15) return false;
+  let parts = 0;
+  let i = 0;
+  while (i <= end) {
+    let value = 0;
+    let digits = 0;
+    const first = i;
+    for (; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      value = value * 10 + (c - 48);
+      digits++;
+    }
+    if (digits === 0 || digits > 3 || value > 255 || (digits > 1 && text.charCodeAt(first) === 48)) return false;
+    parts++;
+    if (i === end) return parts === 4;
+    if (text.charCodeAt(i) !== 46 || parts === 4) return false;
+    i++;
+  }
+  return false;
+}
+
+/** The normalized union of the peers of `slices` (node names and zones kept once). */
 export function peersFromSlices(slices: Iterable<EndpointSlice>, options: SlicePeerOptions, self: SelfIdentity): Peer[] {
-  const all: Peer[] = [];
-  // One at a time: a spread of a slice's peers as arguments overflows the stack at ~100,000.
-  for (const slice of slices) for (const peer of slicePeers(slice, options, self)) all.push(peer);
-  return normalizePeers(all);
+  const pool: StringPool = new Map();
+  const runs: Peer[][] = [];
+  for (const slice of slices) runs.push(slicePeers(slice, options, self, pool));
+  return mergePeerRuns(runs);
 }
 
 export { endpointSliceProblem } from './slice-check.js';

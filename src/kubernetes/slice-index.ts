@@ -1,7 +1,7 @@
-import { comparePeers, diffPeers, isEmptyChange, peerDetailsDiffer, peerKey } from '../peer/index.js';
+import { comparePeers, concatDisjoint, diffPeers, isEmptyChange, peerDetailsDiffer, peerKey } from '../peer/index.js';
 import type { Peer, PeerChange, SelfIdentity } from '../peer/index.js';
 import { slicePeers } from './endpoint-slices.js';
-import type { EndpointSlice, SlicePeerOptions } from './endpoint-slices.js';
+import type { EndpointSlice, SlicePeerOptions, StringPool } from './endpoint-slices.js';
 
 /** What one update did to the union of a Service's peers. */
 export type PeerDelta = Omit<PeerChange, 'peers'>;
@@ -58,6 +58,8 @@ export class EndpointSliceIndex {
   /** Keys held by more than one slice (a pod moving between slices): each holder's peer, in slice order. */
   #shared = new Map<string, Peer[]>();
   #recomputed = 0;
+  /** Node names and zones, one string each for all peers; started afresh at each relist so it cannot grow forever. */
+  #pool: StringPool = new Map();
 
   constructor(options: SlicePeerOptions, self: SelfIdentity) {
     this.#options = options;
@@ -124,6 +126,7 @@ export class EndpointSliceIndex {
   beginReplace(): SliceReplacement {
     // Per listed name: its new entry, or null when its peers did not change.
     const listed = new Map<string, IndexedSlice | null>();
+    this.#pool = new Map();
     return {
       add: (slices) => {
         for (const slice of slices) {
@@ -165,7 +168,7 @@ export class EndpointSliceIndex {
     // A relist repeats slices the watch already delivered: same version, nothing to compute.
     if (before && rv !== undefined && before.resourceVersion === rv) return null;
     this.#recomputed++;
-    const fresh = slicePeers(slice, this.#options, this.#self);
+    const fresh = slicePeers(slice, this.#options, this.#self, this.#pool);
     if (!before) return fresh;
     const old = before.peers;
     let same = old.length === fresh.length;
@@ -211,7 +214,7 @@ export class EndpointSliceIndex {
   }
 
   #removeHolder(peer: Peer, edits: Edit[], delta: PeerDelta): void {
-    const key = peerKey(peer);
+    const key = this.#shared.size === 0 ? '' : peerKey(peer);
     const holders = this.#shared.get(key);
     if (holders === undefined) {
       edits.push({ op: 'remove', peer });
@@ -240,7 +243,7 @@ export class EndpointSliceIndex {
   }
 
   #replaceHolder(old: Peer, peer: Peer, edits: Edit[], delta: PeerDelta): void {
-    const holders = this.#shared.get(peerKey(old));
+    const holders = this.#shared.size === 0 ? undefined : this.#shared.get(peerKey(old));
     if (holders !== undefined) {
       const at = holders.indexOf(old);
       if (at >= 0) holders[at] = peer;
@@ -257,6 +260,14 @@ export class EndpointSliceIndex {
 
   /** Builds the union and the shared keys from every slice (after a relist). */
   #rebuild(): void {
+    const runs: Peer[][] = [];
+    for (const s of this.#slices.values()) runs.push(s.peers);
+    const lined = concatDisjoint(runs);
+    if (lined !== null) {
+      this.#union = lined;
+      this.#shared = new Map();
+      return;
+    }
     const all: Peer[] = [];
     for (const s of this.#slices.values()) for (const p of s.peers) all.push(p);
     // Stable: for a key held twice, the first slice's peer stays first.

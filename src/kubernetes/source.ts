@@ -2,7 +2,7 @@ import { Agent } from './undici.js';
 import type { Dispatcher } from './undici.js';
 import { checkFamily, checkPort, checkProtocol } from '../peer/index.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
-import { localIdentity } from '../peer/index.js';
+import { localIdentity, mergePeerRuns } from '../peer/index.js';
 import type { Peer, PeerChange } from '../peer/index.js';
 import { EndpointSliceClient } from './client.js';
 import type { EndpointSliceTarget, SliceEvent } from './client.js';
@@ -10,11 +10,10 @@ import { agentConnect } from './auth.js';
 import { defaultNamespace, loadKubernetesConfig } from './config.js';
 import { checkApiTimeout, checkListOptions, MAX_PAGE_SIZE } from './check-options.js';
 import type { KubernetesConfig, KubernetesOptions } from './config.js';
-import { peersFromSlices } from './endpoint-slices.js';
-import type { EndpointSlice, SlicePeerOptions } from './endpoint-slices.js';
+import { slicePeers } from './endpoint-slices.js';
+import type { SlicePeerOptions, StringPool } from './endpoint-slices.js';
 import { KubernetesApiError } from './errors.js';
 import { listPages } from './list.js';
-import { mergePeerRuns } from './merge-runs.js';
 import { ListWatch } from './list-watch.js';
 import type { ListWatchStats, SliceReset } from './list-watch.js';
 import { EndpointSliceIndex } from './slice-index.js';
@@ -177,8 +176,10 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
     const client = new EndpointSliceClient(config, dispatcher, { namespace, service: prepared.ref.service });
     const slicing = sliceOptions(prepared, namespace);
     const self = localIdentity();
-    // Each page becomes its sorted peers as it arrives, and its JSON goes: a few pages are alive at once, not the list.
+    // Each page's slices become their sorted peers as the page arrives, and its JSON goes: a
+    // page or two is alive at once, not the list. The slices' runs are merged once, at the end.
     let runs: Peer[][] = [];
+    let pool: StringPool = new Map();
     await listPages(
       client,
       { signal: options.signal, timeout: options.timeout ?? DEFAULT_LIST_TIMEOUT, pageSize: prepared.pageSize, maxListBytes: prepared.maxListBytes },
@@ -186,14 +187,15 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
         page(items, invalid) {
           // A one-shot answer leaves nothing out silently: a slice it cannot read fails the call.
           if (invalid.length > 0) throw invalid[0]!;
-          runs.push(peersFromSlices(items, slicing, self));
+          for (const slice of items) runs.push(slicePeers(slice, slicing, self, pool));
         },
         restart() {
           runs = [];
+          pool = new Map();
         },
       },
     );
-    return runs.length === 1 ? runs[0]! : mergePeerRuns(runs);
+    return mergePeerRuns(runs);
   } finally {
     if (dispatcher !== options.dispatcher) await dispatcher.destroy().catch(() => {});
   }

@@ -1,7 +1,7 @@
 // The peer model shared by every source (DNS, the Kubernetes API) and every layer above them.
 export { makePeer, peerKey, comparePeers, peerDetailsDiffer, peerHostPort } from './peer.js';
 export type { Peer, PeerChange, PeerInit, PeerPod } from './peer.js';
-export { normalizePeers, diffPeers, isEmptyChange } from './diff.js';
+export { normalizePeers, normalizeInPlace, mergePeerRuns, concatDisjoint, diffPeers, isEmptyChange } from './diff.js';
 export { routablePeers } from './routable.js';
 export { localIdentity } from './self.js';
 export type { SelfIdentity } from './self.js';

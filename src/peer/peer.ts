@@ -98,18 +98,9 @@ export function makePeer(init: PeerInit, self: SelfIdentity): Peer {
   });
 }
 
-// Peers are immutable once made, and a set's unchanged peers are the same objects from one
-// change to the next: their keys are computed once (the diff of a 10,000-peer set is then cheap).
-const keys = new WeakMap<object, string>();
-
-/** What identifies a peer within a set: host, address and port. */
+/** What identifies a peer within a set: host, address and port. Computed on each call (sets compare with {@link comparePeers}). */
 export function peerKey(peer: Pick<Peer, 'host' | 'address' | 'port'>): string {
-  let key = keys.get(peer);
-  if (key === undefined) {
-    key = `${peer.host ?? ''}|${peer.address}|${peer.port ?? ''}`;
-    keys.set(peer, key);
-  }
-  return key;
+  return `${peer.host ?? ''}|${peer.address}|${peer.port ?? ''}`;
 }
 
 /** Order of a peer set: ordinal (peers without one last), then host, then address, then port. */

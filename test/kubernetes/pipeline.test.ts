@@ -6,13 +6,10 @@ import { peers, watchPeers } from '../../src/index.ts';
 import { InvalidArgumentError } from '../../src/dns/invalid-argument.ts';
 import { KubernetesApiError } from '../../src/kubernetes/errors.ts';
 import { HEAD_LIMIT, readListHead } from '../../src/kubernetes/list-head.ts';
-import { mergePeerRuns } from '../../src/kubernetes/merge-runs.ts';
 import { listKubernetesPeers } from '../../src/kubernetes/source.ts';
 import type { KubernetesSourceOptions } from '../../src/kubernetes/source.ts';
-import { makePeer, normalizePeers } from '../../src/peer/index.ts';
-import type { Peer } from '../../src/peer/index.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
-import { apiFixture, expectedPeers, keysOf, NOBODY, recordWatch } from './fixture.ts';
+import { apiFixture, expectedPeers, keysOf, recordWatch } from './fixture.ts';
 import type { ApiFixture } from './fixture.ts';
 import { isWatch, listBody, tinyApi, webSlice } from './tiny-api.ts';
 
@@ -249,26 +246,5 @@ describe('list head', () => {
     assert.deepEqual(head('{"metadata":{"continue":""},"items":[]}'), { resourceVersion: null, continue: null });
     assert.deepEqual(head('{"x":[{"y":"]}\\\\"}],"metadata":{"continue":"a"},"z":true,"items":[]}'), { resourceVersion: null, continue: 'a' });
     assert.ok(HEAD_LIMIT >= 4096);
-  });
-});
-
-describe('mergePeerRuns', () => {
-  test('k sorted runs merge into the normalized union, the earliest run winning equal keys', () => {
-    const peer = (host: string, address: string, zone: string): Peer => makePeer({ host, address, port: 80, ttl: 0, zone }, NOBODY);
-    const runs: Peer[][] = [];
-    let seed = 7;
-    const random = (n: number): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n;
-    for (let r = 0; r < 9; r++) {
-      const run: Peer[] = [];
-      for (let i = 0; i < 40; i++) run.push(peer(`web-${random(60)}.nginx.default.svc.cluster.local`, `10.0.0.${random(3)}`, `z${r}`));
-      runs.push(normalizePeers(run));
-    }
-    runs.push([]);
-    const merged = mergePeerRuns(runs);
-    const expected = normalizePeers(runs.flat());
-    assert.deepEqual(keysOf(merged), keysOf(expected));
-    assert.deepEqual(merged.map((p) => p.zone), expected.map((p) => p.zone), 'of equal keys the earliest run wins');
-    assert.deepEqual(mergePeerRuns([]), []);
-    assert.deepEqual(keysOf(mergePeerRuns([runs[0]!])), keysOf(runs[0]!));
   });
 });
