@@ -3,7 +3,7 @@ import type { Dispatcher } from './undici.js';
 import { checkFamily, checkPort, checkProtocol } from '../peer/index.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
 import { localIdentity, mergePeerRuns } from '../peer/index.js';
-import type { Peer, PeerChange } from '../peer/index.js';
+import type { Peer, PeerChange, SelfIdentity } from '../peer/index.js';
 import { EndpointSliceClient } from './client.js';
 import type { EndpointSliceTarget, SliceEvent } from './client.js';
 import { agentConnect } from './auth.js';
@@ -175,19 +175,21 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
   try {
     const client = new EndpointSliceClient(config, dispatcher, { namespace, service: prepared.ref.service });
     const slicing = sliceOptions(prepared, namespace);
-    const self = localIdentity();
+    let self: SelfIdentity | Error | null = null;
     // Each page's slices become their sorted peers as the page arrives, and its JSON goes: a
     // page or two is alive at once, not the list. The slices' runs are merged once, at the end.
     let runs: Peer[][] = [];
     let pool: StringPool = new Map();
-    await listPages(
+    const listing = listPages(
       client,
       { signal: options.signal, timeout: options.timeout ?? DEFAULT_LIST_TIMEOUT, pageSize: prepared.pageSize, maxListBytes: prepared.maxListBytes },
       {
         page(items, invalid) {
           // A one-shot answer leaves nothing out silently: a slice it cannot read fails the call.
           if (invalid.length > 0) throw invalid[0]!;
-          for (const slice of items) runs.push(slicePeers(slice, slicing, self, pool));
+          // A failure to read it fails the list (which ends its requests), as it did before it.
+          if (self instanceof Error) throw self;
+          for (const slice of items) runs.push(slicePeers(slice, slicing, self!, pool));
         },
         restart() {
           runs = [];
@@ -195,6 +197,13 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
         },
       },
     );
+    // This machine's addresses (a system call) are read while the first page is on its way.
+    try {
+      self = localIdentity();
+    } catch (err) {
+      self = err instanceof Error ? err : new Error(String(err));
+    }
+    await listing;
     return mergePeerRuns(runs);
   } finally {
     if (dispatcher !== options.dispatcher) await dispatcher.destroy().catch(() => {});
