@@ -257,12 +257,14 @@ const TOO_BIG = Symbol('too big');
 // Where the runtime has it (Node >= 20.13): an ASCII body decodes as latin1, twice as fast as UTF-8.
 const isAscii = (nodeBuffer as { isAscii?: (bytes: Uint8Array) => boolean }).isAscii;
 
+/** Largest body read into one buffer allocated up front (from its Content-Length); larger ones are read by chunks. */
+const PREALLOCATE_LIMIT = 64 * 1024 * 1024;
+
 /** The body's declared length when it is a sane one, else null. */
-function declaredLength(response: Dispatcher.ResponseData, max: number): number | null {
+function declaredLength(response: Dispatcher.ResponseData): number | null {
   const value = response.headers['content-length'];
   if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) return null;
-  const n = Number(value);
-  return n > 0 && n <= max ? n : null;
+  return Number(value);
 }
 
 /**
@@ -277,8 +279,13 @@ async function readListBody(
   onHead: ((head: ListHead) => void) | undefined,
 ): Promise<{ text: string; plain: boolean }> {
   const body = response.body;
-  const declared = declaredLength(response, max);
-  let whole = declared === null ? null : Buffer.allocUnsafe(declared);
+  const declared = declaredLength(response);
+  if (declared !== null && declared > max) {
+    // Refused before a byte of it is read.
+    body.destroy();
+    throw TOO_BIG;
+  }
+  let whole = declared !== null && declared > 0 && declared <= PREALLOCATE_LIMIT ? Buffer.allocUnsafe(declared) : null;
   let chunks: Uint8Array[] = [];
   let size = 0;
   let headPending = onHead !== undefined;

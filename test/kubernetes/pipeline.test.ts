@@ -179,6 +179,51 @@ describe('paged lists as a pipeline', () => {
     await assertNoLeaks(before);
   });
 
+  test('a Content-Length above maxListBytes is refused before the body is read; one below it reads as before', async () => {
+    const before = activeResources();
+    const body = listBody('7', [webSlice('nginx-a', '7', [0, 1, 2])]);
+    const api = await tinyApi((_url, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    try {
+      await assert.rejects(list({ kubernetes: { url: api.url } }, { maxListBytes: body.length - 1 }), (err: unknown) => {
+        assert.ok(err instanceof KubernetesApiError);
+        assert.equal(err.code, 'EBADRESP');
+        assert.match(err.message, new RegExp(`larger than ${body.length - 1} bytes \\(maxListBytes\\)`));
+        return true;
+      });
+      assert.equal((await list({ kubernetes: { url: api.url } }, { maxListBytes: body.length })).length, 3);
+    } finally {
+      await api.close();
+    }
+    await assertNoLeaks(before);
+  });
+
+  test('bodies read right whatever their text: UTF-8 (split across chunks), ASCII, an escaped control character refused', async () => {
+    const zones = ['zone-\u00fc\u4e2d', 'zone-a', 'zone-\u0007'];
+    let zone = '';
+    const api = await tinyApi((_url, res) => {
+      const body = Buffer.from(listBody('7', [webSlice('nginx-a', '7', [0], { zone })]));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+      // Byte by byte around the zone: a multi-byte character is split between chunks.
+      const at = body.indexOf('zone-');
+      res.write(body.subarray(0, at + 6));
+      res.write(body.subarray(at + 6, at + 7));
+      res.end(body.subarray(at + 7));
+    });
+    try {
+      for (const z of zones.slice(0, 2)) {
+        zone = z;
+        assert.deepEqual((await list({ kubernetes: { url: api.url } })).map((p) => p.zone), [z]);
+      }
+      zone = zones[2]!;
+      await assert.rejects(list({ kubernetes: { url: api.url } }), (err: unknown) => err instanceof KubernetesApiError && /control characters/.test(err.message));
+    } finally {
+      await api.close();
+    }
+  });
+
   test('peers() and watchPeers() pass kubernetes.pageSize, maxListBytes and watchList through', async () => {
     const before = activeResources();
     const f = await small();
