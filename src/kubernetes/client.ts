@@ -289,6 +289,7 @@ async function readListBody(
   let chunks: Uint8Array[] = [];
   let size = 0;
   let headPending = onHead !== undefined;
+  let nextScan = 0;
   try {
     for await (const chunk of body as AsyncIterable<Uint8Array>) {
       const at = size;
@@ -301,7 +302,9 @@ async function readListBody(
         whole = null;
         chunks.push(chunk);
       }
-      if (headPending) {
+      // Scanned again only once the bytes have doubled: a body sent a byte at a time costs linear work, not quadratic.
+      if (headPending && (size >= nextScan || size >= HEAD_LIMIT)) {
+        nextScan = 2 * size;
         const prefix = whole ?? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
         const head = readListHead(prefix, size);
         if (head !== 'more' || size >= HEAD_LIMIT) {
