@@ -10,6 +10,8 @@ import type { SliceEvent, WatchEvent } from './wire.js';
 export interface SliceReset {
   /** One page of the set, in list order (not kept by the caller afterwards). */
   add(slices: EndpointSlice[]): void;
+  /** A slice of the set so far is gone (a watch-list's DELETED event before the set is complete). */
+  remove(name: string): void;
   /** The set is complete: it replaces every known slice. */
   end(): void;
 }
@@ -154,13 +156,13 @@ export class ListWatch {
       const client = await this.#connect(signal);
       const timeoutSeconds = this.#watchTimeout();
       let listed = false;
-      // While a watch-list streams its initial events: the slices so far, by name.
-      let initial: Map<string, EndpointSlice> | null = null;
+      // While a watch-list streams its initial events: the set being built, a slice at a time.
+      let initial: SliceReset | null = null;
       let events: AsyncIterable<WatchEvent> | null = null;
       if (this.#resourceVersion === null && this.#stats.watchList) {
         try {
           events = await client.watch({ sendInitialEvents: true, signal: stream.signal, timeoutSeconds });
-          initial = new Map();
+          initial = this.#handler.reset();
           listed = true;
         } catch (err) {
           if (!(err instanceof KubernetesApiError) || err.status === null || !UNSUPPORTED.has(err.status)) throw err;
@@ -239,14 +241,15 @@ export class ListWatch {
   }
 
   /** Takes one event of a watch-list's initial phase; true at its end (the set is then known). */
-  #initialEvent(initial: Map<string, EndpointSlice>, event: WatchEvent): boolean {
+  #initialEvent(initial: SliceReset, event: WatchEvent): boolean {
     switch (event.type) {
       case 'ADDED':
       case 'MODIFIED':
-        initial.set(event.slice.metadata.name, event.slice);
+        // Its peers now, and the slice dropped: the whole set's JSON is never held at once.
+        initial.add([event.slice]);
         return false;
       case 'DELETED':
-        initial.delete(event.slice.metadata.name);
+        initial.remove(event.slice.metadata.name);
         return false;
       case 'INVALID':
         this.#skip(event.resourceVersion, event.error);
@@ -255,9 +258,7 @@ export class ListWatch {
         if (!event.initialEventsEnd) return false;
         this.#stats.lists++;
         this.#stats.bookmarks++;
-        const reset = this.#handler.reset();
-        reset.add([...initial.values()]);
-        reset.end();
+        initial.end();
         this.#resourceVersion = event.resourceVersion;
         return true;
     }

@@ -22,6 +22,8 @@ interface Edit {
 export interface SliceReplacement {
   /** Takes one page of the list: each slice's peers are computed now. */
   add(slices: Iterable<EndpointSlice>): void;
+  /** Takes back a slice added before (a watch-list's DELETED event): it is not in the new set. */
+  remove(name: string): void;
   /** Replaces every slice with those added; returns what changed in the union, or null. */
   end(): PeerDelta | null;
 }
@@ -135,6 +137,7 @@ export class EndpointSliceIndex {
           listed.set(name, peers === null ? null : { resourceVersion: slice.metadata.resourceVersion, peers });
         }
       },
+      remove: (name) => void listed.delete(name),
       end: () => this.#commit(listed),
     };
   }

@@ -349,11 +349,12 @@ export class EndpointSliceWatch {
     return this.#client;
   }
 
-  /** A relist: each page's peers are computed as it arrives; the set changes (and is reported) once, at its end. */
+  /** A relist or watch-list: each page's (or event's) peers are computed as it arrives; the set changes (and is reported) once, at its end. */
   #reset(): SliceReset {
     const relist = this.#index!.beginReplace();
     return {
       add: (slices) => relist.add(slices),
+      remove: (name) => relist.remove(name),
       end: () => {
         const delta = relist.end();
         if (this.#last === null) this.#emit({ added: this.#index!.peers, removed: [], updated: [] });

@@ -9,9 +9,9 @@ import { HEAD_LIMIT, readListHead } from '../../src/kubernetes/list-head.ts';
 import { listKubernetesPeers } from '../../src/kubernetes/source.ts';
 import type { KubernetesSourceOptions } from '../../src/kubernetes/source.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
-import { apiFixture, expectedPeers, keysOf, recordWatch } from './fixture.ts';
+import { apiFixture, expectedPeers, keysOf, namesOf, recordWatch, withWatch } from './fixture.ts';
 import type { ApiFixture } from './fixture.ts';
-import { isWatch, listBody, tinyApi, webSlice } from './tiny-api.ts';
+import { eventLine, initialEventsEnd, isWatch, listBody, tinyApi, webSlice } from './tiny-api.ts';
 
 const list = (f: { kubernetes: KubernetesSourceOptions['kubernetes'] }, extra: Partial<KubernetesSourceOptions> = {}) =>
   listKubernetesPeers({ service: 'nginx', namespace: 'default', port: 'web', kubernetes: f.kubernetes, ...extra });
@@ -268,6 +268,29 @@ describe('paged lists as a pipeline', () => {
       r.watch.close();
       await f.close();
     }
+  });
+
+  test('a watch-list builds its set event by event: modified, deleted and added slices before the end bookmark', async () => {
+    let stream: http.ServerResponse | null = null;
+    const api = await tinyApi((url, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (url.searchParams.get('sendInitialEvents') !== 'true') return;
+      stream = res;
+      res.write(eventLine('ADDED', webSlice('nginx-a', '7', [0, 1])));
+      res.write(eventLine('ADDED', webSlice('nginx-b', '8', [2])));
+      res.write(eventLine('MODIFIED', webSlice('nginx-a', '9', [0, 3])));
+      res.write(eventLine('DELETED', webSlice('nginx-b', '10', [2])));
+      res.write(eventLine('ADDED', webSlice('nginx-c', '11', [4])));
+    });
+    await withWatch(api, { minBackoff: 60_000, maxBackoff: 60_000 }, async (r) => {
+      await until(() => stream !== null, 'the watch-list request');
+      await until(() => r.watch.stats.slicesRecomputed >= 4, 'the initial events taken as they came');
+      assert.equal(r.sets.length, 0, 'no set before the bookmark');
+      stream!.write(initialEventsEnd('12'));
+      assert.deepEqual(namesOf(await r.waitForSets(1, 'the set')), ['web-0', 'web-3', 'web-4']);
+      assert.equal(r.watch.stats.slices, 2);
+      assert.deepEqual(r.errors, []);
+    });
   });
 });
 
