@@ -12,6 +12,7 @@ import type { Peer } from '../peer/index.js';
 import { kubernetesSourceOptions, peers } from './resolve.js';
 import type { PeersOptions } from './resolve.js';
 import type { PeerSink, PeerSource, PeerSourceKind } from './source.js';
+import { loadKubernetesSource } from './kubernetes-module.js';
 
 /** Says once which source `auto` uses for a Service, and why. */
 function say(service: string, kind: PeerSourceKind, reason: string): void {
@@ -97,7 +98,7 @@ export class AutoSource implements PeerSource {
   start(sink: PeerSink): void {
     this.#sink = sink;
     // Loaded on demand, as for source: 'kubernetes'.
-    import('../kubernetes/source.js').then(
+    loadKubernetesSource().then(
       (api) => this.#startWatch(api.EndpointSliceWatch),
       (error: unknown) => this.#toDns(why(error)),
     );

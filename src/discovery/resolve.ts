@@ -7,6 +7,7 @@ import type { Family, PortProtocol } from './options.js';
 import { localIdentity, makePeer, normalizePeers } from '../peer/index.js';
 import type { Peer } from '../peer/index.js';
 import { serviceDnsName } from './service-name.js';
+import { loadKubernetesSource } from './kubernetes-module.js';
 
 /** Options of {@link peers} (and of {@link watchPeers}). */
 export interface PeersOptions {
@@ -90,8 +91,7 @@ export function createClient(options: PeersOptions): DnsClient {
 }
 
 async function kubernetesPeers(service: string, options: PeersOptions): Promise<Peer[]> {
-  // Loaded on demand: DNS-only users never load the API client (undici).
-  const { listKubernetesPeers } = await import('../kubernetes/source.js');
+  const { listKubernetesPeers } = await loadKubernetesSource();
   const list = await listKubernetesPeers({
     ...kubernetesSourceOptions(service, options),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),

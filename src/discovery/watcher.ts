@@ -14,6 +14,7 @@ import type { PeersOptions } from './resolve.js';
 import type { PeerSink, PeerSource, PeerSourceKind } from './source.js';
 import { AutoSource } from './auto-source.js';
 import { checkApiTimeout, checkKubernetesOptions } from '../kubernetes/check-options.js';
+import { loadKubernetesSource } from './kubernetes-module.js';
 
 /** Options of {@link watchPeers}: those of `peers()` plus the polling bounds. */
 export interface WatchPeersOptions extends PeersOptions {
@@ -283,8 +284,7 @@ class KubernetesSource implements PeerSource {
   }
 
   start(sink: PeerSink): void {
-    // Loaded on demand: DNS-only users never load the API client (undici).
-    import('../kubernetes/source.js').then(
+    loadKubernetesSource().then(
       (api) => this.#startWatch(api.EndpointSliceWatch, sink),
       (error: Error) => sink.fail(error),
     );

@@ -126,22 +126,27 @@ interface Parts {
 /**
  * Resolves {@link KubernetesOptions}: an explicit `url` (with the token, CA and client
  * certificate options as given); else in a pod the in-cluster config; else the kubeconfig.
- * Rejects `ECONFIG` saying what was looked for, or what to use instead.
+ * Rejects `ECONFIG` saying what was looked for, or what to use instead. `namespaceKnown`: the
+ * caller names the namespace, so the namespace file is not read (`namespace` is then null).
  */
-export async function loadKubernetesConfig(options: KubernetesOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<KubernetesConfig> {
+export async function loadKubernetesConfig(
+  options: KubernetesOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+  namespaceKnown = false,
+): Promise<KubernetesConfig> {
   checkKubernetesOptions(options);
-  if (options.url !== undefined) return finish(await fromOptions(options, options.url), options);
+  if (options.url !== undefined) return finish(await fromOptions(options, options.url, false, namespaceKnown), options);
   const host = env.KUBERNETES_SERVICE_HOST?.trim();
   const port = env.KUBERNETES_SERVICE_PORT?.trim();
   const wantsKubeconfig = options.kubeconfig !== undefined || options.context !== undefined;
   const inPod = !!host && !!port;
   if (inPod && !wantsKubeconfig && (await exists(options.tokenFile ?? `${SERVICE_ACCOUNT_DIR}/token`))) {
-    return finish(await fromOptions(options, inClusterUrl(host, port), true), options);
+    return finish(await fromOptions(options, inClusterUrl(host, port), true, namespaceKnown), options);
   }
   const kubeconfig = await loadKubeconfig(options.kubeconfig, env);
   if (kubeconfig) return finish(await fromKubeconfig(selectContext(kubeconfig, options.context), options, env), options);
   // In a pod without a token and without a kubeconfig: the in-cluster config says what is missing.
-  if (inPod && !wantsKubeconfig) return finish(await fromOptions(options, inClusterUrl(host, port), true), options);
+  if (inPod && !wantsKubeconfig) return finish(await fromOptions(options, inClusterUrl(host, port), true, namespaceKnown), options);
   const looked = kubeconfigPaths(options.kubeconfig, env);
   throw configError(
     'no Kubernetes API configured: kubernetes.url was not given, KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT are not set (not in a pod), ' +
@@ -151,7 +156,7 @@ export async function loadKubernetesConfig(options: KubernetesOptions = {}, env:
 }
 
 /** An explicit url, or the in-cluster one with the service-account files. */
-async function fromOptions(options: KubernetesOptions, url: string, inCluster = false): Promise<Parts> {
+async function fromOptions(options: KubernetesOptions, url: string, inCluster = false, namespaceKnown = false): Promise<Parts> {
   const tokenFile = options.tokenFile ?? (inCluster ? `${SERVICE_ACCOUNT_DIR}/token` : undefined);
   const token =
     options.token !== undefined ? TokenProvider.fromValue(options.token) : tokenFile !== undefined ? TokenProvider.fromFile(tokenFile) : null;
@@ -172,7 +177,8 @@ async function fromOptions(options: KubernetesOptions, url: string, inCluster = 
     insecureSkipTlsVerify: options.insecureSkipTlsVerify ?? false,
     tlsServerName: null,
     exec: null,
-    namespace: await readNamespaceFile(options.namespaceFile ?? `${SERVICE_ACCOUNT_DIR}/namespace`),
+    // Read only when it may be used: a caller that names the namespace spares a file system round trip per call.
+    namespace: namespaceKnown ? null : await readNamespaceFile(options.namespaceFile ?? `${SERVICE_ACCOUNT_DIR}/namespace`),
     origin: inCluster ? 'in-cluster' : 'kubernetes.url',
   };
 }

@@ -147,14 +147,19 @@ export function slicePeers(slice: EndpointSlice, options: SlicePeerOptions, self
   const port = slicePort(slice, options);
   if (port === undefined) return [];
   const suffix = `.${options.service}.${options.namespace}.svc.${options.clusterDomain}`.toLowerCase();
+  const endpoints = slice.endpoints ?? [];
+  const ctx: BuildContext = { suffix, port, self, selfAddresses: [...self.addresses], pool, lastNode: null, lastZone: null };
   const out: Peer[] = [];
-  for (const endpoint of slice.endpoints ?? []) {
+  for (let e = 0; e < endpoints.length; e++) {
+    const endpoint = endpoints[e]!;
     if (!endpointIncluded(endpoint, options.includeNotReady)) continue;
-    for (const address of endpoint.addresses ?? []) {
+    const addresses = endpoint.addresses ?? [];
+    for (let a = 0; a < addresses.length; a++) {
+      const address = addresses[a];
       if (typeof address !== 'string') continue;
       const hostname = endpoint.hostname;
       if (family === 4 && isIPv4Text(address) && (hostname === undefined || hostname === null || isPlainLabel(hostname))) {
-        out.push(endpointPeer(endpoint, hostname ?? null, suffix, address, port, self, pool));
+        out.push(endpointPeer(endpoint, hostname ?? null, address, ctx));
       } else if (isIP(address) === family) {
         // An address that does not match the slice's type is malformed: left out, as kube-proxy does.
         const host = hostname ? `${hostname}${suffix}` : null;
@@ -165,16 +170,22 @@ export function slicePeers(slice: EndpointSlice, options: SlicePeerOptions, self
   return normalizeInPlace(out);
 }
 
+/** What every peer of one slice shares while it is built. */
+interface BuildContext {
+  /** `.<service>.<namespace>.svc.<cluster domain>`. */
+  suffix: string;
+  port: number | null;
+  self: SelfIdentity;
+  /** This machine's few addresses, compared one by one: cheaper than hashing every peer's address for a Set. */
+  selfAddresses: string[];
+  pool: StringPool | undefined;
+  /** The last node name and zone pooled: neighbouring endpoints often share them. */
+  lastNode: string | null;
+  lastZone: string | null;
+}
+
 /** A Peer of an IPv4 endpoint whose hostname (if any) is a lower-case DNS label: name and pod name share one string. */
-function endpointPeer(
-  endpoint: SliceEndpoint,
-  hostname: string | null,
-  suffix: string,
-  address: string,
-  port: number | null,
-  self: SelfIdentity,
-  pool: StringPool | undefined,
-): Peer {
+function endpointPeer(endpoint: SliceEndpoint, hostname: string | null, address: string, ctx: BuildContext): Peer {
   const c = endpoint.conditions;
   const ready = c?.ready !== false;
   const ref = endpoint.targetRef;
@@ -182,22 +193,26 @@ function endpointPeer(
   if (ref && ref.kind === 'Pod' && typeof ref.name === 'string') {
     pod = Object.freeze({ name: ref.name === hostname ? hostname : ref.name, uid: typeof ref.uid === 'string' ? ref.uid : '' });
   }
+  let zone: string | null = null;
+  if (typeof endpoint.zone === 'string') zone = endpoint.zone === ctx.lastZone ? ctx.lastZone : (ctx.lastZone = pooled(ctx.pool, endpoint.zone));
+  let nodeName: string | null = null;
+  if (typeof endpoint.nodeName === 'string') nodeName = endpoint.nodeName === ctx.lastNode ? ctx.lastNode : (ctx.lastNode = pooled(ctx.pool, endpoint.nodeName));
   return Object.freeze({
-    host: hostname === null ? null : hostname + suffix,
+    host: hostname === null ? null : hostname + ctx.suffix,
     name: hostname,
     address,
     family: 4 as const,
-    port,
+    port: ctx.port,
     priority: 0,
     weight: 0,
     ordinal: hostname === null ? null : ordinalOfLabel(hostname),
     ttl: 0,
-    self: self.addresses.has(address) || (hostname !== null && hostname === self.hostname),
+    self: ctx.selfAddresses.includes(address) || (hostname !== null && hostname === ctx.self.hostname),
     ready,
     serving: typeof c?.serving === 'boolean' ? c.serving : ready,
     terminating: c?.terminating === true,
-    zone: typeof endpoint.zone === 'string' ? pooled(pool, endpoint.zone) : null,
-    nodeName: typeof endpoint.nodeName === 'string' ? pooled(pool, endpoint.nodeName) : null,
+    zone,
+    nodeName,
     pod,
   });
 }

@@ -141,6 +141,11 @@ function checkMs(name: string, value: unknown, zero: boolean): void {
   }
 }
 
+/** True when the caller names the namespace (option or Service name): the config's default is not needed. */
+function namespaceNamed(options: KubernetesSourceOptions, prepared: Prepared): boolean {
+  return options.namespace !== undefined || prepared.ref.namespace !== undefined;
+}
+
 /** The namespace: the option, the service name's, the namespace file's (or kubeconfig's), POD_NAMESPACE, else 'default'. */
 function namespaceOf(options: KubernetesSourceOptions, prepared: Prepared, config: KubernetesConfig): string {
   return options.namespace ?? prepared.ref.namespace ?? defaultNamespace(config);
@@ -169,7 +174,7 @@ function createAgent(config: KubernetesConfig): Agent {
  */
 export async function listKubernetesPeers(options: KubernetesSourceOptions): Promise<Peer[]> {
   const prepared = prepare(options);
-  const config = await loadKubernetesConfig(options.kubernetes);
+  const config = await loadKubernetesConfig(options.kubernetes, process.env, namespaceNamed(options, prepared));
   const namespace = namespaceOf(options, prepared, config);
   const dispatcher = options.dispatcher ?? createAgent(config);
   try {
@@ -333,7 +338,7 @@ export class EndpointSliceWatch {
 
   async #connect(signal: AbortSignal): Promise<EndpointSliceClient> {
     if (this.#client) return this.#client;
-    const config = await loadKubernetesConfig(this.#options.kubernetes);
+    const config = await loadKubernetesConfig(this.#options.kubernetes, process.env, namespaceNamed(this.#options, this.#prepared));
     if (signal.aborted) throw signal.reason;
     const namespace = namespaceOf(this.#options, this.#prepared, config);
     const target: EndpointSliceTarget = { namespace, service: this.#prepared.ref.service };
