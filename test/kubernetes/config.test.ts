@@ -54,6 +54,8 @@ describe('Kubernetes config', () => {
       assert.match(String(config.ca), /BEGIN CERTIFICATE/);
       assert.equal(config.caSource, `CA file ${caFile}`);
       assert.equal(config.namespace, 'apps');
+      // A caller that names its namespace does not need the file.
+      assert.equal((await loadKubernetesConfig({ tokenFile, caFile, namespaceFile }, env, true)).namespace, null);
       assert.equal(inClusterUrl('10.96.0.1', '443'), 'https://10.96.0.1:443');
     } finally {
       await t.close();
