@@ -57,7 +57,8 @@ function flushSlot(slot: UdpSlot): void {
   if (slot.closed) return;
   const queue = slot.queue;
   slot.queue = [];
-  for (const ex of queue) if (slot.pending.get(ex.id) === ex) slot.pool.transport.write(slot, ex);
+  const now = performance.now();
+  for (const ex of queue) if (slot.pending.get(ex.id) === ex) slot.pool.transport.write(slot, ex, now);
 }
 
 /** Per-server state: the current socket, retired ones draining, and the wait queue. */
@@ -198,15 +199,18 @@ export class UdpTransport {
     return slot;
   }
 
-  /** Sends one exchange's packet; a send that throws fails the socket's exchanges, never the process. */
-  write(slot: UdpSlot, ex: Exchange): void {
+  /**
+   * Sends one exchange's packet (`now`: the batch's clock reading, if any); a send that throws
+   * fails the socket's exchanges, never the process.
+   */
+  write(slot: UdpSlot, ex: Exchange, now?: number): void {
     try {
       slot.socket.send(ex.packet, slot.onSent);
     } catch (err) {
       this.onError(slot, err as NodeJS.ErrnoException);
       return;
     }
-    ex.sent();
+    ex.sent(now);
   }
 
   private onConnect(slot: UdpSlot, err: Error | undefined): void {
