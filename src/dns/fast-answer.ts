@@ -8,7 +8,7 @@
  * its typed error. Every name read here passes the same scanner checks first (wire-scan.ts).
  */
 import type { RecordWithTtl, SrvAddress, SrvRecordWithAddresses } from './types.js';
-import { NameMatch, compareNames, nameText } from './wire-name.js';
+import { NameMatch, compareNames, nameEnd, nameText } from './wire-name.js';
 import { scanName, scanRdata } from './wire-scan.js';
 import { HEADER_LENGTH, MAX_TTL, TC, codecs, u16 } from './wire.js';
 
@@ -63,6 +63,8 @@ function read(buf: Buffer, qtype: number, withTtl: boolean, questionEnd: number)
   const out: (string | RecordWithTtl | SrvRecordWithAddresses)[] = [];
   /** Where each SRV record's target name starts, by index in `out`. */
   const targets: number[] = [];
+  /** SRV targets without a pointer of their own: the scanner's walk from a pointer to one is one hop. */
+  let flat = 0;
   for (let i = 0; i < count; i++) {
     if (off >= len) return null;
     let end: number;
@@ -88,6 +90,7 @@ function read(buf: Buffer, qtype: number, withTtl: boolean, questionEnd: number)
     } else {
       if (rdEnd - rd < 7 || scanName(buf, rd + 6, rdEnd) !== rdEnd) return null;
       const target = nameText(buf, rd + 6);
+      if (!nameEnd.compressed) flat++;
       out.push({ name: target === '' ? '.' : target, port: u16(buf, rd + 4), priority: u16(buf, rd), weight: u16(buf, rd + 2), ttl, addresses: [] });
       targets.push(rd + 6);
     }
@@ -100,7 +103,10 @@ function read(buf: Buffer, qtype: number, withTtl: boolean, questionEnd: number)
   for (let i = 0; i < additional; i++) {
     if (off >= len) return null;
     const start = off;
-    const end = scanName(buf, off, len);
+    // Glue's owner is most often a pointer back to a target checked above: when no target has a
+    // pointer, following it is one hop to a name already checked, so it is not walked again.
+    const pointed = flat === targets.length && buf[off]! >= 0xc0 ? targetAt(targets, ((buf[off]! & 0x3f) << 8) | buf[off + 1]!, off) : -1;
+    const end = pointed !== -1 ? off + 2 : scanName(buf, off, len);
     if (end + 10 > len) return null;
     const type = u16(buf, end);
     const rd = end + 10;
@@ -115,7 +121,7 @@ function read(buf: Buffer, qtype: number, withTtl: boolean, questionEnd: number)
       if (rdEnd - rd !== (type === A ? 4 : 16)) return null;
       if (srv) {
         groups ??= targetGroups(buf, targets);
-        if (groups === null || !glue(buf, start, end, type, out as SrvRecordWithAddresses[], targets, groups)) return null;
+        if (groups === null || !glue(buf, start, end, type, out as SrvRecordWithAddresses[], targets, groups, pointed)) return null;
       }
     } else {
       return null;
@@ -123,6 +129,13 @@ function read(buf: Buffer, qtype: number, withTtl: boolean, questionEnd: number)
     off = rdEnd;
   }
   return out as FastAnswer;
+}
+
+/** The index of the SRV target that starts at `offset`, before `before`; -1 if none. */
+function targetAt(targets: number[], offset: number, before: number): number {
+  if (offset >= before) return -1;
+  for (let t = 0; t < targets.length; t++) if (targets[t] === offset) return t;
+  return -1;
 }
 
 /** More SRV records than this: the full path pairs their glue (by a map, not pairwise). */
@@ -154,21 +167,13 @@ function targetGroups(buf: Buffer, targets: number[]): number[] | null {
 
 /**
  * Adds the address of the glue record owned by the name at `owner` (fixed fields at `end`) to the
- * SRV records whose target is that name, byte for byte. False when it matches a target only
+ * SRV records whose target is that name, byte for byte (`pointed`: the index of the target the
+ * owner points at, or -1 to compare). False when it matches a target only
  * ignoring case: the full path pairs such spellings (exact names first, then folded).
  */
-function glue(buf: Buffer, owner: number, end: number, type: number, records: SrvRecordWithAddresses[], targets: number[], groups: number[]): boolean {
+function glue(buf: Buffer, owner: number, end: number, type: number, records: SrvRecordWithAddresses[], targets: number[], groups: number[], pointed: number): boolean {
   // The common case: the owner is a pointer to one target's name in its SRV record.
-  let group = -1;
-  if (buf[owner]! >= 0xc0) {
-    const to = ((buf[owner]! & 0x3f) << 8) | buf[owner + 1]!;
-    for (let t = 0; t < targets.length; t++) {
-      if (targets[t] === to) {
-        group = groups[t]!;
-        break;
-      }
-    }
-  }
+  let group = pointed === -1 ? -1 : groups[pointed]!;
   if (group === -1) {
     for (let t = 0; t < targets.length; t++) {
       if (groups[t] !== t) continue;

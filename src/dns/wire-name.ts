@@ -14,8 +14,18 @@ const NEEDS_ESCAPE = new Uint8Array(256).map((_, c) => (c <= 0x20 || c >= 0x7f |
  */
 const nameScratch = Buffer.allocUnsafe(256);
 
-/** Where the last {@link nameText} call's name ended in the record that holds it (a field, not an allocation per call). */
-export const nameEnd = { offset: 0 };
+/**
+ * Where the last {@link nameText} call's name ended in the record that holds it, and whether it
+ * followed a pointer (fields, not an allocation per call).
+ */
+export const nameEnd = { offset: 0, compressed: false };
+
+/** Node's and Bun's Buffer have `latin1Slice`, which skips toString's argument handling; else toString. */
+type Latin1 = (buf: Buffer, start: number, end: number) => string;
+const latin1: Latin1 =
+  typeof (Buffer.prototype as { latin1Slice?: unknown }).latin1Slice === 'function'
+    ? (buf, start, end) => (buf as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end)
+    : (buf, start, end) => buf.toString('latin1', start, end);
 
 /**
  * The text of the name at `start` ('' for the root); sets {@link nameEnd}. The labels are copied,
@@ -28,6 +38,7 @@ export function nameText(buf: Buffer, start: number): string {
   let n = 0;
   let end = -1;
   let odd = 0;
+  let jumped = false;
   for (;;) {
     const len = buf[off]!;
     if (len === 0) {
@@ -37,6 +48,7 @@ export function nameText(buf: Buffer, start: number): string {
     if (len >= 0xc0) {
       if (end === -1) end = off + 2;
       off = ((len & 0x3f) << 8) | buf[off + 1]!;
+      jumped = true;
       continue;
     }
     if (n > 0) out[n++] = 0x2e;
@@ -48,8 +60,9 @@ export function nameText(buf: Buffer, start: number): string {
     off += 1 + len;
   }
   nameEnd.offset = end;
+  nameEnd.compressed = jumped;
   // Printable ASCII is its own text; a name with other bytes is escaped label by label.
-  return odd !== 0 ? escapedName(buf, start) : out.toString('latin1', 0, n);
+  return odd !== 0 ? escapedName(buf, start) : latin1(out, 0, n);
 }
 
 /** One label with `.` and `\` escaped and bytes outside printable ASCII as `\DDD`. */
