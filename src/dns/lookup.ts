@@ -33,6 +33,8 @@ const SERVER_FAILURES: ReadonlySet<string> = new Set([
 
 
 const noop = (): void => {};
+/** The packet of a lookup before its first try (one shared empty buffer, not one per lookup). */
+const NO_PACKET = Buffer.alloc(0);
 
 /**
  * One call of query()/resolve*(): walks the search candidates, the tries and the servers.
@@ -41,7 +43,7 @@ const noop = (): void => {};
  */
 export class Lookup implements Exchange, DeadlineNode, LookupHandle {
   // Exchange
-  packet: Buffer = Buffer.alloc(0);
+  packet: Buffer = NO_PACKET;
   questionEnd = 0;
   server: ServerAddress;
   id = 0;
