@@ -24,13 +24,7 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
 const FAST_TYPE = [0, 1, 28, 33] as const;
 
 /** Failures that say the server, not the name, is the problem: server health remembers them. */
-const SERVER_FAILURES: ReadonlySet<string> = new Set([
-  DnsErrorCode.TIMEOUT,
-  DnsErrorCode.CONNREFUSED,
-  DnsErrorCode.NETUNREACH,
-  DnsErrorCode.CONNRESET,
-]);
-
+const SERVER_FAILURES: ReadonlySet<string> = new Set([DnsErrorCode.TIMEOUT, DnsErrorCode.CONNREFUSED, DnsErrorCode.NETUNREACH, DnsErrorCode.CONNRESET]);
 
 const noop = (): void => {};
 /** The packet of a lookup before its first try (one shared empty buffer, not one per lookup). */
