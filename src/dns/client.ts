@@ -3,13 +3,11 @@
  * The pieces: options.ts (checking), core.ts (shared machinery), lookup.ts (the query
  * pipeline), answers.ts (what resolve* take from an answer), server-health.ts, udp.ts, tcp.ts.
  */
-import { ClientCore } from './core.js';
+import { ClientCore, type NamePlan } from './core.js';
 import { InvalidArgumentError } from './invalid-argument.js';
 import { Kind, Lookup } from './lookup.js';
 import { QUERY_TYPES, type QueryType } from './message.js';
-import { checkName } from './name.js';
 import { clientSettings } from './options.js';
-import { searchNames } from './search.js';
 import type {
   DnsClientOptions,
   DnsClientStats,
@@ -30,6 +28,15 @@ function signalOf(options: unknown): AbortSignal | undefined {
   const { signal } = options as QueryOptions;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidArgumentError('option signal', signal, 'an AbortSignal');
   return signal;
+}
+
+/** The lookup whose promise is being made: {@link capture} hands it its settle functions. */
+let making: Lookup | null = null;
+
+/** The one executor of every lookup's promise (a function, not a closure made per call). */
+function capture(resolve: (value: unknown) => void, reject: (err: unknown) => void): void {
+  making!.resolve = resolve;
+  making!.reject = reject;
 }
 
 /**
@@ -139,25 +146,28 @@ export class DnsClient {
   private lookup(kind: Kind, name: string, type: string, options: ResolveOptions | undefined): Promise<unknown> {
     const core = this.core;
     core.counters.lookups++;
-    const qtype = typeof type === 'string' ? type.toUpperCase() : type;
+    let rrtype = type as QueryType;
+    let plan: NamePlan;
     let signal: AbortSignal | undefined;
     try {
-      if (!Object.hasOwn(QUERY_TYPES, qtype)) {
-        throw new InvalidArgumentError('record type', type, Object.keys(QUERY_TYPES).join(', '));
+      // resolve4/resolve6/resolveSrv pass their own type; only query() takes one from the caller.
+      if (kind === Kind.Query) {
+        const qtype = typeof type === 'string' ? type.toUpperCase() : type;
+        if (!Object.hasOwn(QUERY_TYPES, qtype)) {
+          throw new InvalidArgumentError('record type', type, Object.keys(QUERY_TYPES).join(', '));
+        }
+        rrtype = qtype as QueryType;
       }
-      checkName(name, qtype);
-      signal = signalOf(options);
+      plan = core.plan(name, rrtype);
+      signal = options === undefined ? undefined : signalOf(options);
     } catch (err) {
       core.counters.errors++;
       return Promise.reject(err);
     }
-    const rrtype = qtype as QueryType;
-    const candidates = searchNames(name, this.search, this.ndots);
-    const lookup = new Lookup(core, kind, rrtype, name, candidates, options?.ttl === true, signal);
-    const promise = new Promise<unknown>((resolve, reject) => {
-      lookup.resolve = resolve;
-      lookup.reject = reject;
-    });
+    const lookup = new Lookup(core, kind, rrtype, name, plan, options?.ttl === true, signal);
+    making = lookup;
+    const promise = new Promise<unknown>(capture);
+    making = null;
     if (this.closed) lookup.cancel('client closed');
     else if (signal?.aborted) lookup.cancel('aborted', signal.reason);
     else lookup.start();

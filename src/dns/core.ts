@@ -6,13 +6,28 @@
 import { DeadlineList } from './deadlines.js';
 import { IdSource } from './exchange.js';
 import { encodeQuery, type QueryType } from './message.js';
+import { checkName } from './name.js';
 import type { ClientSettings } from './options.js';
+import { searchNames } from './search.js';
 import { ServerHealth } from './server-health.js';
 import { TcpTransport } from './tcp.js';
 import { UdpTransport } from './udp.js';
 
 /** Query templates kept per client; the cache starts over when full. */
 const MAX_TEMPLATES = 512;
+/** Name plans kept per client; the cache starts over when full. */
+const MAX_PLANS = 512;
+
+/** What the lookups of one given name need, worked out once per name (see ClientCore.plan). */
+export interface NamePlan {
+  /** The absolute names to try, in order (the search list applied). */
+  readonly candidates: readonly string[];
+  /**
+   * No candidate holds a space or `\`, which read escaped in decoded names: the fast answer path
+   * (fast-answer.ts), which compares owners as wire bytes, gives the same result as the full one.
+   */
+  readonly plain: boolean;
+}
 
 /** Mutable counters behind DnsClient.stats. */
 export class Counters {
@@ -45,6 +60,8 @@ export class ClientCore {
   /** Encoded queries by type, then name: a cache (bounded, cleared on close), not state. */
   private readonly templates = new Map<QueryType, Map<string, Buffer>>();
   private templateCount = 0;
+  /** Checked names and their search candidates: a cache (bounded, cleared on close), not state. */
+  private readonly plans = new Map<string, NamePlan>();
   /** Signals of lookups in flight, each with its one listener. */
   private readonly signals = new Map<AbortSignal, { lookups: Set<LookupHandle>; listener: () => void }>();
   /** single-request: A/AAAA lookups per name, the first running, the others waiting their turn. */
@@ -76,13 +93,33 @@ export class ClientCore {
       byName.set(name, template);
       this.templateCount++;
     }
-    return Buffer.from(template);
+    // allocUnsafe (from node's pool) and a copy: cheaper than Buffer.from's generic path.
+    const packet = Buffer.allocUnsafe(template.length);
+    packet.set(template);
+    return packet;
   }
 
-  /** Forgets the encoded query templates. */
+  /**
+   * The plan of `name`: checked (throws `EBADNAME` like checkName), its search candidates. Kept
+   * per name, so a name asked again costs one map lookup instead of the checks and a new array.
+   */
+  plan(name: string, rrtype: string): NamePlan {
+    let plan = this.plans.get(name);
+    if (plan === undefined) {
+      checkName(name, rrtype);
+      const candidates = searchNames(name, this.settings.search, this.settings.ndots);
+      plan = { candidates, plain: candidates.every((c) => !/[ \\]/.test(c)) };
+      if (this.plans.size >= MAX_PLANS) this.plans.clear();
+      this.plans.set(name, plan);
+    }
+    return plan;
+  }
+
+  /** Forgets the encoded query templates and the name plans. */
   clearCache(): void {
     this.templates.clear();
     this.templateCount = 0;
+    this.plans.clear();
   }
 
   /**

@@ -30,8 +30,11 @@ export interface Exchange {
   slot: object | null;
   /** Set by the TCP transport once it re-sent the exchange after its connection closed or wedged. */
   resent: boolean;
-  /** The transport put the query on the wire (a queued exchange has not been sent yet). */
-  sent(): void;
+  /**
+   * The transport put the query on the wire (a queued exchange has not been sent yet), at
+   * `at` (performance.now() time; a batch of sends shares one reading) or now.
+   */
+  sent(at?: number): void;
   /** An answer that passed the RFC 5452 checks (ID, source, question). */
   answered(msg: Buffer, transport: 'udp' | 'tcp'): void;
   /** The transport gave up on this exchange. */

@@ -3,7 +3,8 @@
  * the servers (in the order server health gives), and turns the answer into its result.
  */
 import { resultOf } from './answers.js';
-import type { ClientCore, LookupHandle } from './core.js';
+import { fastAnswer } from './fast-answer.js';
+import type { ClientCore, LookupHandle, NamePlan } from './core.js';
 import type { DeadlineNode } from './deadlines.js';
 import { tracing } from './diagnostics.js';
 import { DnsError, DnsErrorCode, type DnsErrorCodeValue } from './errors.js';
@@ -19,17 +20,15 @@ export const Kind = { Query: 0, A: 1, Aaaa: 2, Srv: 3 } as const;
 /** One of {@link Kind}. */
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
+/** The wire type each {@link Kind} reads on the fast path (0: none, the raw response). */
+const FAST_TYPE = [0, 1, 28, 33] as const;
 
 /** Failures that say the server, not the name, is the problem: server health remembers them. */
-const SERVER_FAILURES: ReadonlySet<string> = new Set([
-  DnsErrorCode.TIMEOUT,
-  DnsErrorCode.CONNREFUSED,
-  DnsErrorCode.NETUNREACH,
-  DnsErrorCode.CONNRESET,
-]);
-
+const SERVER_FAILURES: ReadonlySet<string> = new Set([DnsErrorCode.TIMEOUT, DnsErrorCode.CONNREFUSED, DnsErrorCode.NETUNREACH, DnsErrorCode.CONNRESET]);
 
 const noop = (): void => {};
+/** The packet of a lookup before its first try (one shared empty buffer, not one per lookup). */
+const NO_PACKET = Buffer.alloc(0);
 
 /**
  * One call of query()/resolve*(): walks the search candidates, the tries and the servers.
@@ -38,7 +37,7 @@ const noop = (): void => {};
  */
 export class Lookup implements Exchange, DeadlineNode, LookupHandle {
   // Exchange
-  packet: Buffer = Buffer.alloc(0);
+  packet: Buffer = NO_PACKET;
   questionEnd = 0;
   server: ServerAddress;
   id = 0;
@@ -46,6 +45,8 @@ export class Lookup implements Exchange, DeadlineNode, LookupHandle {
   resent = false;
   /** The current try went on the wire (not still queued), and when. */
   private wasSent = false;
+  /** Inside send(): a transport that writes at once needs no clock reading of its own. */
+  private sending = false;
   private writtenAt = 0;
   /** When the try's query was handed to the transport (it may wait in a queue before it is written). */
   private askedAt = 0;
@@ -70,6 +71,9 @@ export class Lookup implements Exchange, DeadlineNode, LookupHandle {
   private nxdomain: DnsResponse | null = null;
   private searchFailure: TryFailure | null = null;
   private sentAt = 0;
+  /** The wire type of the fast path for this lookup's names, or 0 (see fast-answer.ts). */
+  private readonly fastType: number;
+  private readonly candidates: readonly string[];
   private traced = false;
   private settled = false;
   resolve: (value: unknown) => void = noop;
@@ -80,10 +84,12 @@ export class Lookup implements Exchange, DeadlineNode, LookupHandle {
     private readonly kind: Kind,
     readonly type: QueryType,
     private readonly given: string,
-    private readonly candidates: string[],
+    plan: NamePlan,
     private readonly withTtl: boolean,
     private readonly signal: AbortSignal | undefined,
   ) {
+    this.candidates = plan.candidates;
+    this.fastType = plan.plain ? FAST_TYPE[kind] : 0;
     this.order = core.settings.servers;
     this.server = this.order[0]!;
   }
@@ -137,8 +143,10 @@ export class Lookup implements Exchange, DeadlineNode, LookupHandle {
     this.askedAt = this.deadline - Math.max(1, ms);
     // Worth sending from a queue only with a tenth of the try left: an answer could still come.
     this.sendBy = this.deadline - Math.max(1, ms / 10);
+    this.sending = true;
     if (via === 'tcp') core.tcp.send(this);
     else core.udp.send(this);
+    this.sending = false;
     // Traced after the transport gave the ID, unless the transport failed it at once (and moved on).
     if (sends === this.sends && !this.settled && tracing()) {
       this.traced = true;
@@ -149,9 +157,10 @@ export class Lookup implements Exchange, DeadlineNode, LookupHandle {
   // ---- Exchange callbacks (from the transports) ----
 
   /** The transport wrote the query (stats count what went on the wire, resends included). */
-  sent(): void {
+  sent(at?: number): void {
     this.wasSent = true;
-    this.writtenAt = performance.now();
+    // Written within send(): that is when it was asked; else the transport's time, or now.
+    this.writtenAt = this.sending ? this.askedAt : (at ?? performance.now());
     this.core.counters.queries++;
     if (this.via === 'tcp') this.core.counters.tcpQueries++;
   }
@@ -168,6 +177,15 @@ export class Lookup implements Exchange, DeadlineNode, LookupHandle {
       // lookup fails within timeout x attempts even when the UDP answer came late and truncated.
       this.send('tcp', this.deadline - performance.now());
       return;
+    }
+    // The common answer, read in one pass; anything else goes the full way below.
+    if (this.fastType !== 0) {
+      const value = fastAnswer(msg, this.fastType, this.withTtl, this.questionEnd);
+      if (value !== null) {
+        if (this.traced) this.traceEnd('NOERROR', null);
+        this.settle(value);
+        return;
+      }
     }
     let decoded;
     try {
