@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { makePeer, mergePeerRuns, normalizeInPlace } from '../peer/index.js';
+import { makePeer, mergePeerRuns, normalizeInPlace, ordinalOf } from '../peer/index.js';
 import type { Peer, PeerInit, SelfIdentity } from '../peer/index.js';
 
 /** The label that ties an EndpointSlice to its Service. */
@@ -205,7 +205,7 @@ function endpointPeer(endpoint: SliceEndpoint, hostname: string | null, address:
     port: ctx.port,
     priority: 0,
     weight: 0,
-    ordinal: hostname === null ? null : ordinalOfLabel(hostname),
+    ordinal: ordinalOf(hostname),
     ttl: 0,
     self: ctx.selfAddresses.includes(address) || (hostname !== null && hostname === ctx.self.hostname),
     ready,
@@ -225,21 +225,6 @@ function isPlainLabel(label: string): boolean {
     if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45)) return false;
   }
   return true;
-}
-
-/** The ordinal of a label ending in `-N` (1 to 9 digits), as `ordinalOf` reads it; else null. */
-function ordinalOfLabel(label: string): number | null {
-  let i = label.length - 1;
-  let n = 0;
-  let scale = 1;
-  for (; i >= 0; i--) {
-    const c = label.charCodeAt(i);
-    if (c < 48 || c > 57) break;
-    n += (c - 48) * scale;
-    scale *= 10;
-  }
-  const digits = label.length - 1 - i;
-  return digits >= 1 && digits <= 9 && i >= 0 && label.charCodeAt(i) === 45 ? n : null;
 }
 
 /** `isIP(text) === 4` without the regular expression: four decimal octets, no leading zeros. */

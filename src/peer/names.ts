@@ -1,8 +1,21 @@
-/** StatefulSet ordinal of a pod name: 'web-12' -> 12; null when the name has no `-N` suffix. */
+/**
+ * StatefulSet ordinal of a pod name: 'web-12' -> 12; null when the name has no `-N` suffix
+ * (1 to 9 ASCII digits after the last `-`). A loop, not a regular expression: it runs for every
+ * peer of every list.
+ */
 export function ordinalOf(name: string | null): number | null {
   if (name === null) return null;
-  const m = /-(\d{1,9})$/.exec(name);
-  return m ? Number(m[1]) : null;
+  let i = name.length - 1;
+  let n = 0;
+  let scale = 1;
+  for (; i >= 0; i--) {
+    const c = name.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    n += (c - 48) * scale;
+    scale *= 10;
+  }
+  const digits = name.length - 1 - i;
+  return digits >= 1 && digits <= 9 && i >= 0 && name.charCodeAt(i) === 45 ? n : null;
 }
 
 const DOT = 46;

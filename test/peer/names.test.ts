@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { firstLabel, makePeer, withoutTrailingDot } from '../../src/peer/index.ts';
+import { firstLabel, makePeer, ordinalOf, withoutTrailingDot } from '../../src/peer/index.ts';
 import type { SelfIdentity } from '../../src/peer/index.ts';
 import { peers } from '../../src/index.ts';
 import { DnsClient } from '../../src/dns/client.ts';
@@ -58,4 +58,22 @@ test('an SRV target of "." is no peer and is not looked up', async () => {
     await server.close();
   }
   await assertNoLeaks(before);
+});
+
+test('ordinalOf reads a trailing -N of 1 to 9 digits, as /-(\\d{1,9})$/ does', () => {
+  const byRegex = (name: string): number | null => {
+    const m = /-(\d{1,9})$/.exec(name);
+    return m ? Number(m[1]) : null;
+  };
+  const cases = ['web-0', 'web-12', 'web-007', '-5', '5', 'web', 'web-', 'web-1a', 'a-b-3', 'web-123456789', 'web-1234567890', 'we\\.b-1', 'web-٣', ''];
+  let seed = 3;
+  const r = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < 3000; i++) {
+    let s = '';
+    const chars = 'ab-09.\\';
+    for (let n = Math.floor(r() * 14); n > 0; n--) s += chars[Math.floor(r() * chars.length)];
+    cases.push(s);
+  }
+  for (const name of cases) assert.equal(ordinalOf(name), byRegex(name), JSON.stringify(name));
+  assert.equal(ordinalOf(null), null);
 });
