@@ -252,12 +252,37 @@ export function isIPv4Text(text: string): boolean {
   return false;
 }
 
+/**
+ * The peers of slices that come a few at a time (the pages of a list): each slice becomes its
+ * sorted run as it is added, with node names and zones kept once, and the runs are merged once.
+ */
+export class SlicePeerRuns {
+  readonly #options: SlicePeerOptions;
+  readonly #self: SelfIdentity;
+  readonly #runs: Peer[][] = [];
+  readonly #pool: StringPool = new Map();
+
+  constructor(options: SlicePeerOptions, self: SelfIdentity) {
+    this.#options = options;
+    this.#self = self;
+  }
+
+  /** Takes slices: their peers are computed now, the slices are not kept. */
+  add(slices: Iterable<EndpointSlice>): void {
+    for (const slice of slices) this.#runs.push(slicePeers(slice, this.#options, this.#self, this.#pool));
+  }
+
+  /** The normalized union of the peers of every slice added. */
+  peers(): Peer[] {
+    return mergePeerRuns(this.#runs);
+  }
+}
+
 /** The normalized union of the peers of `slices` (node names and zones kept once). */
 export function peersFromSlices(slices: Iterable<EndpointSlice>, options: SlicePeerOptions, self: SelfIdentity): Peer[] {
-  const pool: StringPool = new Map();
-  const runs: Peer[][] = [];
-  for (const slice of slices) runs.push(slicePeers(slice, options, self, pool));
-  return mergePeerRuns(runs);
+  const runs = new SlicePeerRuns(options, self);
+  runs.add(slices);
+  return runs.peers();
 }
 
 export { endpointSliceProblem } from './slice-check.js';

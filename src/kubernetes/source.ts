@@ -2,7 +2,7 @@ import { Agent } from './undici.js';
 import type { Dispatcher } from './undici.js';
 import { checkFamily, checkPort, checkProtocol } from '../peer/index.js';
 import { InvalidArgumentError } from '../dns/invalid-argument.js';
-import { localIdentity, mergePeerRuns } from '../peer/index.js';
+import { localIdentity } from '../peer/index.js';
 import type { Peer, PeerChange, SelfIdentity } from '../peer/index.js';
 import { EndpointSliceClient } from './client.js';
 import type { EndpointSliceTarget, SliceEvent } from './client.js';
@@ -10,8 +10,8 @@ import { agentConnect } from './auth.js';
 import { defaultNamespace, loadKubernetesConfig } from './config.js';
 import { checkApiTimeout, checkListOptions, MAX_PAGE_SIZE } from './check-options.js';
 import type { KubernetesConfig, KubernetesOptions } from './config.js';
-import { slicePeers } from './endpoint-slices.js';
-import type { SlicePeerOptions, StringPool } from './endpoint-slices.js';
+import { SlicePeerRuns } from './endpoint-slices.js';
+import type { SlicePeerOptions } from './endpoint-slices.js';
 import { KubernetesApiError } from './errors.js';
 import { listPages } from './list.js';
 import { ListWatch } from './list-watch.js';
@@ -183,8 +183,8 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
     let self: SelfIdentity | Error | null = null;
     // Each page's slices become their sorted peers as the page arrives, and its JSON goes: a
     // page or two is alive at once, not the list. The slices' runs are merged once, at the end.
-    let runs: Peer[][] = [];
-    let pool: StringPool = new Map();
+    // Set in the page callback: the annotation keeps TypeScript from narrowing it to null here.
+    let runs = null as SlicePeerRuns | null;
     const listing = listPages(
       client,
       { signal: options.signal, timeout: options.timeout ?? DEFAULT_LIST_TIMEOUT, pageSize: prepared.pageSize, maxListBytes: prepared.maxListBytes },
@@ -194,11 +194,11 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
           if (invalid.length > 0) throw invalid[0]!;
           // A failure to read it fails the list (which ends its requests), as it did before it.
           if (self instanceof Error) throw self;
-          for (const slice of items) runs.push(slicePeers(slice, slicing, self!, pool));
+          runs ??= new SlicePeerRuns(slicing, self!);
+          runs.add(items);
         },
         restart() {
-          runs = [];
-          pool = new Map();
+          runs = null;
         },
       },
     );
@@ -209,7 +209,7 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
       self = err instanceof Error ? err : new Error(String(err));
     }
     await listing;
-    return mergePeerRuns(runs);
+    return runs?.peers() ?? [];
   } finally {
     if (dispatcher !== options.dispatcher) await dispatcher.destroy().catch(() => {});
   }
