@@ -272,7 +272,7 @@ export class EndpointSliceIndex {
       return;
     }
     const all: Peer[] = [];
-    for (const s of this.#slices.values()) for (const p of s.peers) all.push(p);
+    for (const run of runs) for (const p of run) all.push(p);
     // Stable: for a key held twice, the first slice's peer stays first.
     all.sort(comparePeers);
     const union: Peer[] = [];

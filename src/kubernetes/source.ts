@@ -8,7 +8,7 @@ import { EndpointSliceClient } from './client.js';
 import type { EndpointSliceTarget, SliceEvent } from './client.js';
 import { agentConnect } from './auth.js';
 import { defaultNamespace, loadKubernetesConfig } from './config.js';
-import { checkApiTimeout, checkListOptions, MAX_PAGE_SIZE } from './check-options.js';
+import { checkApiTimeout, checkListOptions } from './check-options.js';
 import type { KubernetesConfig, KubernetesOptions } from './config.js';
 import { SlicePeerRuns } from './endpoint-slices.js';
 import type { SlicePeerOptions } from './endpoint-slices.js';
@@ -105,8 +105,7 @@ function prepare(options: KubernetesSourceOptions): Prepared {
   }
   const clusterDomain = (options.clusterDomain ?? ref.clusterDomain ?? 'cluster.local').toLowerCase().replace(/\.$/, '');
   checkApiTimeout(options.timeout, DEFAULT_LIST_TIMEOUT);
-  checkCount('pageSize', options.pageSize, 0, MAX_PAGE_SIZE);
-  checkCount('maxListBytes', options.maxListBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkListOptions({ pageSize: options.pageSize, maxListBytes: options.maxListBytes });
   // peers() and watchPeers() pass these in `kubernetes`.
   const api: KubernetesOptions | undefined = options.kubernetes;
   if (typeof api === 'object' && api !== null) checkListOptions(api, 'kubernetes.');
@@ -276,7 +275,7 @@ export class EndpointSliceWatch {
     checkMs('minBackoff', options.minBackoff, true);
     checkMs('maxBackoff', options.maxBackoff, true);
     checkCount('watchTimeout', options.watchTimeout, 1, 24 * 3600);
-    if (options.watchList !== undefined && typeof options.watchList !== 'boolean') throw new InvalidArgumentError('watchList', options.watchList, 'a boolean');
+    checkListOptions({ watchList: options.watchList });
     this.#options = options;
     this.#listener = listener;
     this.#loop = new ListWatch(

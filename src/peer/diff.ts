@@ -137,7 +137,10 @@ export function diffPeers(before: readonly Peer[], after: readonly Peer[]): Peer
 /** {@link diffPeers} for sets that are not sorted: by key. */
 function diffByKey(before: readonly Peer[], after: readonly Peer[]): PeerChange {
   const beforeByKey = new Map<string, Peer>();
-  for (const p of before) if (!beforeByKey.has(peerKey(p))) beforeByKey.set(peerKey(p), p);
+  for (const p of before) {
+    const key = peerKey(p);
+    if (!beforeByKey.has(key)) beforeByKey.set(key, p);
+  }
   const afterKeys = new Set<string>();
   const added: Peer[] = [];
   const updated: Peer[] = [];
