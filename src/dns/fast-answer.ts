@@ -10,7 +10,7 @@
 import type { RecordWithTtl, SrvAddress, SrvRecordWithAddresses } from './types.js';
 import { NameMatch, compareNames, nameEnd, nameText } from './wire-name.js';
 import { scanName, scanRdata } from './wire-scan.js';
-import { HEADER_LENGTH, MAX_TTL, TC, codecs, u16 } from './wire.js';
+import { HEADER_LENGTH, TC, codecs, ipv4At, ttlAt, u16 } from './wire.js';
 
 /** What {@link fastAnswer} reads: addresses (as strings or with their TTL) or SRV records. */
 export type FastAnswer = (string | RecordWithTtl)[] | SrvRecordWithAddresses[];
@@ -41,12 +41,6 @@ export function fastAnswer(buf: Buffer, qtype: number, withTtl: boolean, questio
     // A scanner check failed: the full path throws the typed error for it.
     return null;
   }
-}
-
-/** The 31-bit TTL at `off` (RFC 2181 8: with the high bit set it reads as 0). */
-function ttlAt(buf: Buffer, off: number): number {
-  const raw = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
-  return raw > MAX_TTL ? 0 : raw;
 }
 
 function read(buf: Buffer, qtype: number, withTtl: boolean, questionEnd: number): FastAnswer | null {
@@ -81,7 +75,7 @@ function read(buf: Buffer, qtype: number, withTtl: boolean, questionEnd: number)
     const ttl = ttlAt(buf, end + 4);
     if (qtype === A) {
       if (rdEnd - rd !== 4) return null;
-      const address = `${buf[rd]}.${buf[rd + 1]}.${buf[rd + 2]}.${buf[rd + 3]}`;
+      const address = ipv4At(buf, rd);
       out.push(withTtl ? { address, ttl } : address);
     } else if (qtype === AAAA) {
       if (rdEnd - rd !== 16) return null;
@@ -190,7 +184,7 @@ function glue(buf: Buffer, owner: number, end: number, type: number, records: Sr
   const ttl = ttlAt(buf, end + 4);
   const address: SrvAddress =
     type === A
-      ? { address: `${buf[rd]}.${buf[rd + 1]}.${buf[rd + 2]}.${buf[rd + 3]}`, family: 4, ttl }
+      ? { address: ipv4At(buf, rd), family: 4, ttl }
       : { address: codecs.aaaa.decode(buf, end + 8), family: 6, ttl };
   for (let t = group; t < targets.length; t++) if (groups[t] === group) records[t]!.addresses.push(address);
   return true;

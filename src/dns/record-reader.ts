@@ -6,7 +6,7 @@
 import type { DnsRecord, Rcode } from './message.js';
 import { nameEnd, nameText } from './wire-name.js';
 import { scanName } from './wire-scan.js';
-import { HEADER_LENGTH, MAX_TTL, codecs, u16 } from './wire.js';
+import { HEADER_LENGTH, MAX_TTL, codecs, ipv4At, ttlAt, u16 } from './wire.js';
 
 /** Full rcode: the header's 4 bits plus the OPT record's extended bits (RFC 6891). */
 export function fullRcode(header: number, extended: number): Rcode {
@@ -128,11 +128,10 @@ export class RecordReader {
       return null;
     }
     if (klass === 1) {
-      const raw = buf.readUInt32BE(off + 4);
-      const ttl = raw > MAX_TTL ? 0 : raw;
+      const ttl = ttlAt(buf, off + 4);
       switch (type) {
         case 1:
-          return { name, type: 'A', ttl, class: 'IN', data: `${buf[rd]}.${buf[rd + 1]}.${buf[rd + 2]}.${buf[rd + 3]}` };
+          return { name, type: 'A', ttl, class: 'IN', data: ipv4At(buf, rd) };
         case 28:
           return { name, type: 'AAAA', ttl, class: 'IN', data: codecs.aaaa.decode(buf, off + 8) };
         case 33: {

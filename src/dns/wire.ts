@@ -37,6 +37,17 @@ export function u16(buf: Uint8Array, off: number): number {
   return (buf[off]! << 8) | buf[off + 1]!;
 }
 
+/** The TTL at `off`: 31 bits, read as 0 when the most significant bit is set (RFC 2181 8). */
+export function ttlAt(buf: Uint8Array, off: number): number {
+  const raw = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+  return raw > MAX_TTL ? 0 : raw;
+}
+
+/** The IPv4 address in the four bytes at `off`, as text. */
+export function ipv4At(buf: Uint8Array, off: number): string {
+  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+}
+
 /** ASCII case-insensitive equality of two bytes (letters only fold). */
 export function sameByte(a: number, b: number): boolean {
   if (a === b) return true;
