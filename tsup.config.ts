@@ -16,6 +16,8 @@ const library: Options = {
   target: 'node20',
   platform: 'node',
   splitting: false,
+  // Keep `node:` in imports: Deno before 2.9 refuses a bare `http` from an npm package.
+  removeNodeProtocol: false,
 };
 
 export default defineConfig([
@@ -33,5 +35,6 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
+    removeNodeProtocol: false,
   },
 ]);
