@@ -1,34 +1,21 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { isIP, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { TestCluster } from './cluster.js';
 import { createFakeApiTls } from './api-tls.js';
 import type { FakeClientCertificate, FakeKubeconfigOptions } from './api-tls.js';
-import { coreAnswer } from './api/core.js';
-import { discoveryDocument } from './api/discovery.js';
-import { kubeconfigText } from './api/kubeconfig.js';
-import { parseListOptions } from './api/list-options.js';
-import { getSlice, listSlices } from './api/lists.js';
+import { makeCertificates } from './api/certificates.js';
+import { createRequestHandler } from './api/handler.js';
+import type { ApiFault, ApiRequestLogEntry, ApiServerState } from './api/handler.js';
 import type { FakeEndpointSlice } from './api/resources.js';
 import { timestamp } from './api/resources.js';
-import { route } from './api/routes.js';
-import type { SliceMeta } from './api/store.js';
 import { SliceStore } from './api/store.js';
-import { failure, REASONS, status, userOf } from './api/status.js';
-import type { StatusReply } from './api/status.js';
-import { sliceTable, tableEventLine, wantsTable } from './api/table.js';
+import { kubeconfigText } from './api/kubeconfig.js';
 import { WatchHub } from './api/watch.js';
 
 export type { FakeEndpointSlice } from './api/resources.js';
-
-const run = promisify(execFile);
+export type { ApiFault, ApiRequestLogEntry } from './api/handler.js';
 
 /** What {@link createFakeKubernetesApi} takes. */
 export interface FakeKubernetesApiOptions {
@@ -52,38 +39,6 @@ export interface FakeKubernetesApiOptions {
   forbidden?: boolean;
   /** Watch events kept for watches that resume (default 10,000); older versions get 410 Gone. */
   historyLimit?: number;
-}
-
-/** A fault for the next matching requests. */
-export interface ApiFault {
-  /** Answer this HTTP status with a Status body (e.g. 410, 500, 503). */
-  status?: number;
-  /** Close the connection without an answer (a connection reset). */
-  reset?: boolean;
-  /** Send the headers, then wait this long before the body (list) or the first event (watch). */
-  delayMs?: number;
-  /** How many requests it acts on (default: all, until {@link FakeKubernetesApi.clearFaults}). */
-  count?: number;
-  /** Only list or only watch requests (default both). */
-  on?: 'list' | 'watch';
-}
-
-/** One request the fake API received. */
-export interface ApiRequestLogEntry {
-  method: string;
-  /** Path without the query. */
-  path: string;
-  query: Record<string, string>;
-  watch: boolean;
-  /** The `resourceVersion` parameter, or null. */
-  resourceVersion: string | null;
-  /** The bearer token presented, or null. */
-  token: string | null;
-  /** Status sent; null when the connection was reset. */
-  status: number | null;
-  /** Fault fields that acted on it. */
-  faults: string[];
-  time: number;
 }
 
 /** A Kubernetes API server on loopback serving a {@link TestCluster}'s EndpointSlices. See {@link createFakeKubernetesApi}. */
@@ -144,44 +99,14 @@ interface ActiveFault extends ApiFault {
   remaining: number;
 }
 
-const REQUEST_LOG_LIMIT = 10_000;
-
-/** Makes a CA and a server certificate for 127.0.0.1, ::1, localhost (and `host`) with `openssl`, in a temp dir removed at once. */
-async function makeCertificates(host: string): Promise<{ ca: string; key: string; cert: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'headless-sd-api-'));
-  const path = (name: string): string => join(dir, name);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const sans = new Set(['IP:127.0.0.1', 'IP:::1', 'DNS:localhost']);
-  if (isIP(host)) sans.add(`IP:${host}`);
-  else sans.add(`DNS:${host}`);
-  try {
-    await run('openssl', [
-      'req', '-x509', ...ec, '-keyout', path('ca.key'), '-out', path('ca.crt'), '-days', '2',
-      '-subj', '/CN=headless-sd test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
-    await run('openssl', ['req', ...ec, '-keyout', path('server.key'), '-out', path('server.csr'), '-subj', '/CN=localhost']);
-    await writeFile(
-      path('server.ext'),
-      `subjectAltName=${[...sans].join(',')}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
-    );
-    await run('openssl', [
-      'x509', '-req', '-in', path('server.csr'), '-CA', path('ca.crt'), '-CAkey', path('ca.key'),
-      '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', '2', '-extfile', path('server.ext'), '-out', path('server.crt'),
-    ]);
-    const [ca, key, cert] = await Promise.all(['ca.crt', 'server.key', 'server.crt'].map((f) => readFile(path(f), 'utf8')));
-    return { ca: ca!, key: key!, cert: cert! };
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('createFakeKubernetesApi({ tls: true }) needs the openssl command (apt-get install openssl)', { cause: err });
-    throw new Error(`openssl failed to make the test certificates: ${e.stderr?.trim() || e.message}`, { cause: err });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+/** `host:port`, with brackets around an IPv6 host. */
+function authorityOf(host: string, port: number): string {
+  return `${isIPv6(host) ? `[${host}]` : host}:${port}`;
 }
 
-/** `http(s)://host:port` with brackets around an IPv6 host. */
+/** `http(s)://host:port`. */
 function urlOf(tls: boolean, host: string, port: number): string {
-  return `${tls ? 'https' : 'http'}://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  return `${tls ? 'https' : 'http'}://${authorityOf(host, port)}`;
 }
 
 /**
@@ -213,10 +138,7 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
   // Namespaces and Services have no creation time in the model: they are as old as the server.
   const since = timestamp();
 
-  let token = options.token ?? null;
-  let forbidden = options.forbidden ?? false;
-  let faults: ActiveFault[] = [];
-  const requests: ApiRequestLogEntry[] = [];
+  const state: ApiServerState = { token: options.token ?? null, forbidden: options.forbidden ?? false, faults: [], requests: [] };
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
   let closed = false;
@@ -250,152 +172,8 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
   cluster.on('change', onChange);
   store.sync();
 
-  const sendJson = (res: http.ServerResponse, code: number, body: unknown): void => {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
-    res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  };
-
-  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    store.sync();
-    const url = new URL(req.url ?? '/', 'http://fake');
-    const query = Object.fromEntries(url.searchParams);
-    const watch = query.watch === '1' || query.watch === 'true';
-    const auth = req.headers.authorization;
-    const presented = auth?.startsWith('Bearer ') ? auth.slice(7) : null;
-    const entry: ApiRequestLogEntry = {
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      query,
-      watch,
-      resourceVersion: query.resourceVersion ?? null,
-      token: presented,
-      status: null,
-      faults: [],
-      time: Date.now(),
-    };
-    requests.push(entry);
-    if (requests.length > REQUEST_LOG_LIMIT) requests.splice(0, requests.length - REQUEST_LOG_LIMIT);
-    const reply = (code: number, body: unknown): void => {
-      entry.status = code;
-      sendJson(res, code, body);
-    };
-    const replyStatus = (r: StatusReply): void => reply(r.code, r.body);
-
-    const fault = faults.find((f) => f.remaining > 0 && (f.on === undefined || f.on === (watch ? 'watch' : 'list')));
-    let delayMs = 0;
-    if (fault) {
-      fault.remaining--;
-      faults = faults.filter((f) => f.remaining > 0);
-      if (fault.reset) {
-        entry.faults.push('reset');
-        req.socket.destroy();
-        return;
-      }
-      if (fault.status !== undefined) {
-        entry.faults.push('status');
-        const reason = REASONS[fault.status] ?? 'InternalError';
-        const message = fault.status === 410 ? `too old resource version: ${query.resourceVersion ?? ''} (${store.resourceVersion})` : `injected fault ${fault.status}`;
-        reply(fault.status, status(fault.status, reason, message));
-        return;
-      }
-      if (fault.delayMs !== undefined) {
-        entry.faults.push('delayMs');
-        delayMs = fault.delayMs;
-      }
-    }
-
-    if (token !== null && presented !== token) {
-      reply(401, status(401, 'Unauthorized', 'Unauthorized'));
-      return;
-    }
-    const target = route(url.pathname);
-    if (target.kind === 'badPath') {
-      replyStatus(failure(400, `bad path ${url.pathname}`));
-      return;
-    }
-    if (req.method !== 'GET') {
-      reply(405, status(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`));
-      return;
-    }
-    if (target.kind === 'discovery') {
-      reply(200, discoveryDocument(target.path, `${host.includes(':') ? `[${host}]` : host}:${port}`));
-      return;
-    }
-    if (target.kind === 'notFound' || (target.kind === 'slices' && target.namespace === null && target.name !== null)) {
-      reply(404, status(404, 'NotFound', 'the server could not find the requested resource', {}));
-      return;
-    }
-    const { namespace, name } = target;
-    const resource = target.kind === 'slices' ? 'endpointslices' : target.resource;
-    const group = target.kind === 'slices' ? 'discovery.k8s.io' : '';
-    const verb = name !== null ? 'get' : watch ? 'watch' : 'list';
-    if (forbidden) {
-      const scope = namespace !== null ? ` in the namespace "${namespace}"` : ' at the cluster scope';
-      const what = group ? `${resource}.${group}` : resource;
-      replyStatus(
-        failure(403, `${what} is forbidden: User "${userOf(presented)}" cannot ${verb} resource "${resource}" in API group "${group}"${scope}`, {
-          group,
-          kind: resource,
-          ...(name !== null ? { name } : {}),
-        }),
-      );
-      return;
-    }
-    if (namespace !== null && target.kind === 'slices' && !cluster.namespaces.includes(namespace)) {
-      replyStatus(failure(404, `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' }));
-      return;
-    }
-    const parsed = parseListOptions(query, namespace);
-    if ('code' in parsed) {
-      replyStatus(parsed);
-      return;
-    }
-    if (target.kind === 'core') {
-      if (parsed.watch) {
-        // Read-only and unwatched here: discovery does not list `watch` for them.
-        replyStatus(failure(405, 'the server does not allow this method on the requested resource'));
-        return;
-      }
-      const answer = coreAnswer(cluster, target.resource, namespace, name, parsed, String(store.resourceVersion), since);
-      if ('body' in answer) replyStatus(answer);
-      else reply(200, answer.text);
-      return;
-    }
-    // kubectl's printing asks for a Table; everything else gets the objects.
-    const table = wantsTable(req.headers.accept);
-    if (parsed.watch) {
-      entry.status = 200;
-      watches.open(res, name !== null ? { ...parsed, selector: withName(parsed.selector, name) } : parsed, namespace, delayMs, table ? tableEventLine : null);
-      return;
-    }
-    const answer = name !== null ? getSlice(store, namespace!, name) : listSlices(store, parsed, namespace);
-    if ('body' in answer) {
-      replyStatus(answer);
-      return;
-    }
-    entry.status = 200;
-    const text = table ? sliceTable(answer.items.map((s) => JSON.parse(s.json) as FakeEndpointSlice), answer.metadata) : answer.text;
-    if (delayMs > 0) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.flushHeaders();
-      later(delayMs, () => res.end(text));
-    } else {
-      sendJson(res, 200, text);
-    }
-  };
-
-  const guarded = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    // A client gone mid-answer is normal here (faults, drops); it must not crash the test process.
-    res.on('error', () => {});
-    try {
-      handle(req, res);
-    } catch (err) {
-      if (!res.headersSent) sendJson(res, 500, status(500, 'InternalError', `fake API failure: ${(err as Error).message}`));
-      else res.destroy();
-    }
-  };
-  const server: http.Server | https.Server = certs ? https.createServer({ key: certs.key, cert: certs.cert, ...extras.serverOptions }, guarded) : http.createServer(guarded);
+  const handler = createRequestHandler({ cluster, store, watches, state, since, later, authority: () => authorityOf(host, port) });
+  const server: http.Server | https.Server = certs ? https.createServer({ key: certs.key, cert: certs.cert, ...extras.serverOptions }, handler) : http.createServer(handler);
   server.on(certs ? 'secureConnection' : 'connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -449,7 +227,7 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
     get port() {
       return port;
     },
-    requests,
+    requests: state.requests,
     get resourceVersion() {
       store.sync();
       return String(store.resourceVersion);
@@ -463,16 +241,16 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
     slices: (namespace, service) => store.slices(namespace, service).map((s) => structuredClone(s)),
     compact: () => store.compact(),
     setToken: (t) => {
-      token = t;
+      state.token = t;
     },
     setForbidden: (on) => {
-      forbidden = on;
+      state.forbidden = on;
     },
     fail: (fault) => {
-      faults.push({ ...fault, remaining: fault.count ?? Number.POSITIVE_INFINITY });
+      state.faults.push({ ...fault, remaining: fault.count ?? Number.POSITIVE_INFINITY });
     },
     clearFaults: () => {
-      faults = [];
+      state.faults = [];
     },
     bookmark: () => {
       store.sync();
@@ -482,7 +260,7 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
     dropWatches: () => watches.endAll(true),
     stop: stopServer,
     clientCertificate: extras.client,
-    kubeconfig: (o) => extras.kubeconfig({ url: urlOf(tls, host, port), ca: certs?.ca, token }, o),
+    kubeconfig: (o) => extras.kubeconfig({ url: urlOf(tls, host, port), ca: certs?.ca, token: state.token }, o),
     start: async () => {
       if (closed) throw new Error('the fake Kubernetes API is closed');
       if (listening) return;
@@ -497,14 +275,9 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
       await extras.cleanup();
     },
     kubeconfigText: (opts = {}) => {
-      const t = opts.token ?? token;
+      const t = opts.token ?? state.token;
       return kubeconfigText({ server: api.url, ...(certs ? { ca: certs.ca } : {}), ...(t !== null ? { token: t } : {}), ...(opts.namespace ? { namespace: opts.namespace } : {}) });
     },
   };
   return api;
-}
-
-/** A watch of one object by name (`/endpointslices/<name>?watch=1`) is a watch with `metadata.name=<name>`. */
-function withName(selector: ((meta: SliceMeta) => boolean) | null, name: string): (meta: SliceMeta) => boolean {
-  return (meta) => meta.name === name && (selector === null || selector(meta));
 }
