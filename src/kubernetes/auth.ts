@@ -4,6 +4,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import type { Socket } from 'node:net';
 import { buildConnector } from './undici.js';
 import type { Agent } from './undici.js';
 import { KubernetesApiError, KubernetesApiErrorCode } from './errors.js';
@@ -219,7 +220,8 @@ export interface TlsSettings {
 /**
  * The `connect` option of the undici Agent for a config: CA, client certificate,
  * insecure-skip-tls-verify, tls-server-name; with an exec plugin, each new connection asks
- * it for the current client certificate (connections already open keep theirs).
+ * it for the current client certificate, and a 401 closes the connections made with the
+ * rejected one.
  */
 export function agentConnect(config: TlsSettings): NonNullable<Agent.Options['connect']> {
   const base: buildConnector.BuildOptions = {
@@ -234,7 +236,15 @@ export function agentConnect(config: TlsSettings): NonNullable<Agent.Options['co
   return (options, callback) => {
     if (options.protocol !== 'https:') return plain(options, callback);
     plugin.get().then(
-      (credential) => buildConnector(credential.clientCertificate ? { ...base, ...credential.clientCertificate } : base)(options, callback),
+      (credential) => {
+        const certificate = credential.clientCertificate;
+        if (!certificate) return plain(options, callback);
+        buildConnector({ ...base, ...certificate })(options, (...result) => {
+          // A 401 closes it (ExecCredentialPlugin.invalidate): the retry then dials with the new certificate.
+          if (result[1]) plugin.track(result[1] as Socket);
+          callback(...result);
+        });
+      },
       (err: Error) => callback(err, null),
     );
   };

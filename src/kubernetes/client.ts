@@ -196,6 +196,7 @@ export class EndpointSliceClient {
       serviceAccount: token === null ? null : serviceAccountOfToken(token),
       tokenSource: token === null ? null : (this.#config.token?.source ?? null),
       caSource: this.#config.caSource,
+      certificateSource: certificateSource(this.#config),
     };
   }
 
@@ -210,6 +211,13 @@ export class EndpointSliceClient {
     }
     return transportError(err, ctx, midStream);
   }
+}
+
+/** Where a config's client certificate comes from, for a 401's message; null: none. */
+function certificateSource(config: KubernetesConfig): string | null {
+  if (config.exec) return config.exec.source;
+  if (!config.clientCertificate) return null;
+  return config.origin?.startsWith('kubeconfig') ? `the user of ${config.origin}` : 'kubernetes.cert / kubernetes.key';
 }
 
 /** An AbortSignal that fires on `parent` or after `ms` (with `timeoutError()` as reason); call done() to clear it. */

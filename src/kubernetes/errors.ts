@@ -80,6 +80,8 @@ export interface RequestContext {
   tokenSource: string | null;
   /** Where the CA came from, or null for the system CAs. */
   caSource: string | null;
+  /** Where the client certificate came from (`exec plugin ...`, a kubeconfig's user), or null when none is used. */
+  certificateSource?: string | null;
   /** True when this was the retry after a 401 with a freshly read token. */
   tokenRetried?: boolean;
 }
@@ -124,8 +126,11 @@ export function httpError(status: number, statusObject: KubernetesStatus | null,
         `the Kubernetes API rejected the token (401 Unauthorized) on ${where}: ` +
           (ctx.tokenSource
             ? `the token from ${ctx.tokenSource} is invalid or expired${ctx.tokenRetried ? ' (it was read again and retried once)' : ''}. `
-            : 'no token was sent. ') +
-          'Fix: mount a current service-account token (automountServiceAccountToken: true), or pass kubernetes.token / kubernetes.tokenFile',
+            : ctx.certificateSource
+              ? `no token was sent, and the client certificate from ${ctx.certificateSource} is not accepted (expired, revoked, or from a CA the server does not trust)${ctx.tokenRetried ? '; it was asked for again and retried once' : ''}. `
+              : 'no token was sent. ') +
+          'Fix: mount a current service-account token (automountServiceAccountToken: true), or pass kubernetes.token / kubernetes.tokenFile' +
+          (ctx.certificateSource && !ctx.tokenSource ? ', or a current client certificate' : ''),
         details,
       );
     case 403: {

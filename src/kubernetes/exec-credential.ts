@@ -5,6 +5,7 @@
  * Each run is bounded in time and output size.
  */
 import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { KubernetesApiError, KubernetesApiErrorCode } from './errors.js';
 import type { KubeconfigExec } from './kubeconfig.js';
 import { sanitizeServerText } from './redact.js';
@@ -191,6 +192,8 @@ export class ExecCredentialPlugin {
   readonly #options: ExecPluginOptions;
   #cached: ExecCredential | null = null;
   #run: Run | null = null;
+  /** Open connections that authenticated with a certificate this plugin gave (client-go's connTracker). */
+  readonly #certified = new Set<Socket>();
   /** Plugin runs started (for tests and diagnostics). */
   runs = 0;
 
@@ -238,9 +241,23 @@ export class ExecCredentialPlugin {
     }
   }
 
-  /** Drops the cached credential: the next {@link get} runs the plugin (the server answered 401). */
+  /**
+   * Drops the cached credential: the next {@link get} runs the plugin (the server answered
+   * 401). Connections that authenticated with one of its certificates are closed, as client-go
+   * does when a plugin's certificate rotates: kept alive, they would present the rejected one
+   * again, since TLS authenticates a connection once.
+   */
   invalidate(): void {
     this.#cached = null;
+    for (const socket of this.#certified) socket.destroy();
+    this.#certified.clear();
+  }
+
+  /** Notes a connection made with a client certificate from this plugin; {@link invalidate} closes it. */
+  track(socket: Socket): void {
+    if (socket.destroyed) return;
+    this.#certified.add(socket);
+    socket.once('close', () => this.#certified.delete(socket));
   }
 
   #start(): Run {

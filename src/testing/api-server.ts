@@ -6,7 +6,7 @@ import type { TestCluster } from './cluster.js';
 import { createFakeApiTls } from './api-tls.js';
 import type { FakeClientCertificate, FakeKubeconfigOptions } from './api-tls.js';
 import { makeCertificates } from './api/certificates.js';
-import { createRequestHandler } from './api/handler.js';
+import { certificateSerial, createRequestHandler } from './api/handler.js';
 import type { ApiFault, ApiRequestLogEntry, ApiServerState } from './api/handler.js';
 import type { FakeEndpointSlice } from './api/resources.js';
 import { timestamp } from './api/resources.js';
@@ -84,6 +84,18 @@ export interface FakeKubernetesApi {
   /** The client certificate the server requires (`clientCertificate: true`), else undefined. */
   readonly clientCertificate: FakeClientCertificate | undefined;
   /**
+   * Another client certificate signed by the server's client CA (`clientCertificate: true`),
+   * naming `user` (default: the same user as {@link clientCertificate}): a rotated credential.
+   */
+  issueClientCertificate(user?: string): Promise<FakeClientCertificate>;
+  /**
+   * From now on, requests over a connection that authenticated with this certificate get 401
+   * Unauthorized, as the API server answers an expired or revoked one. TLS still accepts it:
+   * the handshake is not where the API server says no. Throws on Bun, whose https server
+   * does not show the client certificate.
+   */
+  revokeClientCertificate(certificate: FakeClientCertificate): void;
+  /**
    * Writes a kubeconfig for this server (server, CA data, token, token file, client certificate
    * or exec plugin) to a temp file removed by close(); resolves to its path: `KUBECONFIG=<path>`.
    */
@@ -138,7 +150,7 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
   // Namespaces and Services have no creation time in the model: they are as old as the server.
   const since = timestamp();
 
-  const state: ApiServerState = { token: options.token ?? null, forbidden: options.forbidden ?? false, faults: [], requests: [] };
+  const state: ApiServerState = { token: options.token ?? null, forbidden: options.forbidden ?? false, faults: [], requests: [], revoked: new Set() };
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
   let closed = false;
@@ -260,6 +272,12 @@ export async function createFakeKubernetesApi(options: FakeKubernetesApiOptions)
     dropWatches: () => watches.endAll(true),
     stop: stopServer,
     clientCertificate: extras.client,
+    issueClientCertificate: (user) => extras.issue(user),
+    revokeClientCertificate: (certificate) => {
+      // Bun's https server sockets have no getPeerCertificate(): the fake could not tell who is revoked.
+      if (process.versions.bun !== undefined) throw new Error('revokeClientCertificate() needs a TLS server that shows the client certificate (getPeerCertificate), which Bun lacks');
+      state.revoked.add(certificateSerial(certificate.cert));
+    },
     kubeconfig: (o) => extras.kubeconfig({ url: urlOf(tls, host, port), ca: certs?.ca, token: state.token }, o),
     start: async () => {
       if (closed) throw new Error('the fake Kubernetes API is closed');

@@ -1,19 +1,19 @@
 /**
- * Client certificates and kubeconfig files for the fake Kubernetes API: a client CA and a
- * client certificate made with `openssl` (so the fake can require one, as kind, minikube
- * and k3s clusters authenticate their admin), and `fake.kubeconfig()` that writes a
- * kubeconfig real clients (kubectl, client-node, headless-sd) can use.
+ * Client certificates and kubeconfig files for the fake Kubernetes API: a client CA and
+ * client certificates signed by it (so the fake can require one, as kind, minikube and k3s
+ * clusters authenticate their admin), and `fake.kubeconfig()` that writes a kubeconfig real
+ * clients (kubectl, client-node, headless-sd) can use.
  */
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { ServerOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { issueClientCertificate, makeCa } from './api/certificates.js';
+import type { TestCa } from './api/certificates.js';
 
-const run = promisify(execFile);
+/** The user named by the client certificate a fake requires. */
+const DEFAULT_USER = 'headless-sd-test-user';
 
 /** A client certificate and its key, PEM. */
 export interface FakeClientCertificate {
@@ -57,37 +57,12 @@ export interface FakeApiTls {
   serverOptions: ServerOptions;
   /** The client certificate the fake accepts (when it requires one). */
   client: FakeClientCertificate | undefined;
+  /** Another client certificate from the same client CA (when the fake requires one). */
+  issue(user?: string): Promise<FakeClientCertificate>;
   /** Writes a kubeconfig for `server` and returns its path (removed by {@link cleanup}). */
   kubeconfig(server: { url: string; ca: string | undefined; token: string | null }, options?: FakeKubeconfigOptions): Promise<string>;
   /** Removes the files written. */
   cleanup(): Promise<void>;
-}
-
-/** Makes a client CA and a client certificate signed by it, with `openssl`, in a temp dir removed at once. */
-export async function makeClientCertificate(user = 'headless-sd-test-user'): Promise<FakeClientCertificate> {
-  const dir = await mkdtemp(join(tmpdir(), 'headless-sd-client-'));
-  const path = (name: string): string => join(dir, name);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  try {
-    await run('openssl', [
-      'req', '-x509', ...ec, '-keyout', path('ca.key'), '-out', path('ca.crt'), '-days', '2',
-      '-subj', '/CN=headless-sd test client CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    ]);
-    await run('openssl', ['req', ...ec, '-keyout', path('client.key'), '-out', path('client.csr'), '-subj', `/O=system:masters/CN=${user}`]);
-    await writeFile(path('client.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
-    await run('openssl', [
-      'x509', '-req', '-in', path('client.csr'), '-CA', path('ca.crt'), '-CAkey', path('ca.key'),
-      '-set_serial', `0x${randomBytes(8).toString('hex')}`, '-days', '2', '-extfile', path('client.ext'), '-out', path('client.crt'),
-    ]);
-    const [ca, key, cert] = await Promise.all(['ca.crt', 'client.key', 'client.crt'].map((f) => readFile(path(f), 'utf8')));
-    return { ca: ca!, key: key!, cert: cert!, user };
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error('createFakeKubernetesApi({ clientCertificate: true }) needs the openssl command (apt-get install openssl)', { cause: err });
-    throw new Error(`openssl failed to make the test client certificate: ${e.stderr?.trim() || e.message}`, { cause: err });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
@@ -95,11 +70,17 @@ const b64 = (text: string): string => Buffer.from(text).toString('base64');
 /** TLS extras and kubeconfig writing for one fake; `requireClientCert` makes a client CA and certificate. */
 export async function createFakeApiTls(options: { requireClientCert?: boolean | undefined; tls: boolean }): Promise<FakeApiTls> {
   if (options.requireClientCert && !options.tls) throw new Error('createFakeKubernetesApi: clientCertificate: true needs tls: true');
-  const client = options.requireClientCert ? await makeClientCertificate() : undefined;
+  const clientCa: TestCa | null = options.requireClientCert ? await makeCa('headless-sd test client CA', 'clientCertificate') : null;
+  const issue = async (user = DEFAULT_USER): Promise<FakeClientCertificate> => {
+    if (!clientCa) throw new Error('issueClientCertificate() needs createFakeKubernetesApi({ clientCertificate: true })');
+    return { ...(await issueClientCertificate(clientCa, user)), ca: clientCa.cert, user };
+  };
+  const client = clientCa ? await issue() : undefined;
   const dirs: string[] = [];
   return {
     serverOptions: client ? { ca: client.ca, requestCert: true, rejectUnauthorized: true } : {},
     client,
+    issue,
     async kubeconfig(server, o = {}) {
       const dir = await mkdtemp(join(tmpdir(), 'headless-sd-kubeconfig-'));
       dirs.push(dir);

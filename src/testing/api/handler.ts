@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import type http from 'node:http';
+import { TLSSocket } from 'node:tls';
 import type { TestCluster } from '../cluster.js';
 import { coreAnswer } from './core.js';
 import { discoveryDocument } from './discovery.js';
@@ -58,6 +60,20 @@ export interface ApiServerState {
   faults: ActiveFault[];
   /** Every request, oldest first (the last {@link REQUEST_LOG_LIMIT}). */
   requests: ApiRequestLogEntry[];
+  /** Serial numbers of revoked client certificates ({@link certificateSerial}). */
+  revoked: Set<string>;
+}
+
+/** A certificate's serial number as TLS peers report it (upper-case hex). */
+export function certificateSerial(pem: string): string {
+  return new X509Certificate(pem).serialNumber.toUpperCase();
+}
+
+/** True when the connection authenticated with a revoked client certificate. */
+function presentsRevoked(socket: unknown, revoked: Set<string>): boolean {
+  if (revoked.size === 0 || !(socket instanceof TLSSocket)) return false;
+  const serial = socket.getPeerCertificate().serialNumber;
+  return typeof serial === 'string' && revoked.has(serial.toUpperCase());
 }
 
 /** Requests kept in {@link ApiServerState.requests}. */
@@ -141,7 +157,7 @@ export function createRequestHandler(ctx: RequestHandlerContext): (req: http.Inc
       }
     }
 
-    if (state.token !== null && presented !== state.token) {
+    if ((state.token !== null && presented !== state.token) || presentsRevoked(req.socket, state.revoked)) {
       reply(401, status(401, 'Unauthorized', 'Unauthorized'));
       return;
     }
