@@ -88,8 +88,11 @@ export class EndpointSliceIndex {
     return this.#slices.get(name)?.peers;
   }
 
-  /** The normalized union of every slice's peers (a new array after each change; never mutated). */
-  get peers(): Peer[] {
+  /**
+   * The normalized union of every slice's peers. The index's own array: a change of a few
+   * peers is spliced into it in place, so whoever hands it out copies it first.
+   */
+  get peers(): readonly Peer[] {
     return this.#union;
   }
 
@@ -212,7 +215,8 @@ export class EndpointSliceIndex {
       }
     }
     if (edits.length === 0) return null;
-    this.#union = edits.length <= SPLICE_LIMIT ? splice(this.#union, edits) : merge(this.#union, edits);
+    if (edits.length <= SPLICE_LIMIT) spliceInPlace(this.#union, edits);
+    else this.#union = merge(this.#union, edits);
     return isEmptyChange({ peers: [], ...delta }) ? null : delta;
   }
 
@@ -289,9 +293,11 @@ export class EndpointSliceIndex {
   }
 }
 
-/** A copy of `union` with a few edits, each placed by binary search. */
-function splice(union: readonly Peer[], edits: readonly Edit[]): Peer[] {
-  const out = union.slice();
+/**
+ * A few edits made to `out` itself, each placed by binary search: no copy of a large set for
+ * a one-pod change (the union is the index's own; see {@link EndpointSliceIndex.peers}).
+ */
+function spliceInPlace(out: Peer[], edits: readonly Edit[]): void {
   for (const { op, peer } of edits) {
     const at = search(out, peer);
     if (op === 'insert') {
@@ -301,7 +307,6 @@ function splice(union: readonly Peer[], edits: readonly Edit[]): Peer[] {
       else out[at] = peer;
     }
   }
-  return out;
 }
 
 /** `union` with many edits, in one pass: the edits sorted, then merged in. */

@@ -361,7 +361,7 @@ export class EndpointSliceWatch {
       remove: (name) => relist.remove(name),
       end: () => {
         const delta = relist.end();
-        if (this.#last === null) this.#emit({ added: this.#index!.peers, removed: [], updated: [] });
+        if (this.#last === null) this.#emit(null);
         else if (delta) this.#emit(delta);
       },
     };
@@ -373,11 +373,14 @@ export class EndpointSliceWatch {
     if (delta) this.#emit(delta);
   }
 
-  /** Reports the index's set with what changed: work in proportion to the change, plus one copy of the set. */
-  #emit(delta: PeerDelta): void {
-    const peers = this.#index!.peers;
+  /**
+   * Reports the index's set with what changed (null: the first set, all added): work in
+   * proportion to the change, plus one copy of the set, since the index splices its own array.
+   */
+  #emit(delta: PeerDelta | null): void {
+    const peers = this.#index!.peers.slice();
     this.#last = peers;
-    const change: PeerChange = { peers: [...peers], ...delta };
+    const change: PeerChange = delta ? { peers, ...delta } : { peers, added: peers.slice(), removed: [], updated: [] };
     const since = this.#given;
     this.#given = change.peers;
     this.#call(() => this.#listener.onPeers(change.peers, change, since));

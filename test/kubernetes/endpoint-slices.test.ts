@@ -191,7 +191,8 @@ describe('EndpointSliceIndex against a full recompute', () => {
     const key = (p: { host: string | null; address: string; port: number | null }) => `${p.host}|${p.address}|${p.port}`;
     for (let step = 0; step < 400; step++) {
       const name = `s-${random(4)}`;
-      const before = index.peers;
+      // A snapshot: the index splices its own array in place.
+      const before = [...index.peers];
       let delta;
       if (random(6) === 0) {
         delta = index.delete(name);
