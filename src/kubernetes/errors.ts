@@ -134,7 +134,7 @@ export function httpError(status: number, statusObject: KubernetesStatus | null,
         details,
       );
     case 403: {
-      const account = ctx.serviceAccount ?? userOf(said);
+      const account = cleanServiceAccount(ctx.serviceAccount) ?? cleanServiceAccount(userOf(said));
       const who = account ? `service account "${account}"` : 'the service account this pod runs as';
       const [saNs, saName] = account?.split('/') ?? [];
       const binding = saNs && saName ? `--serviceaccount=${saNs}:${saName}` : '--serviceaccount=<namespace>:<name>';
@@ -182,6 +182,16 @@ export function httpError(status: number, statusObject: KubernetesStatus | null,
 function userOf(message: string): string | null {
   const m = /User "system:serviceaccount:([^:"]+):([^"]+)"/.exec(message);
   return m ? `${m[1]}/${m[2]}` : null;
+}
+
+/**
+ * `namespace/name` when both are names Kubernetes allows (a DNS label, a DNS subdomain), else
+ * null: the account goes into a command the message suggests, and a server's text must not
+ * put `;`, `$(...)` or spaces there.
+ */
+function cleanServiceAccount(account: string | null): string | null {
+  const m = account === null ? null : /^([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?)$/.exec(account);
+  return m ? account : null;
 }
 
 // Node/OpenSSL codes of certificate verification failures.

