@@ -5,7 +5,7 @@
  */
 import { DnsErrorCode, type DnsErrorCodeValue } from './errors.js';
 import type { DnsRecord } from './message.js';
-import { canonicalName } from './name.js';
+import { canonicalName, presentationName } from './name.js';
 import type { DnsResponse, RecordWithTtl, SrvAddress, SrvRecordWithAddresses } from './types.js';
 
 /** Longest CNAME chain followed (BIND follows 16, glibc's getaddrinfo a handful; 8 is plenty in a cluster). */
@@ -113,7 +113,8 @@ export function resultOf(res: DnsResponse, type: string, srv: boolean, withTtl: 
     const detail = `the answer was truncated even over TCP (${res.answers.length} records kept): the record set is incomplete, more than a 65,535-byte message holds`;
     return { code: DnsErrorCode.BADRESP, detail };
   }
-  const selection = selectRecords(res.answers, res.name, type);
+  // The answer's owners read in presentation form: the name asked is compared in that form too.
+  const selection = selectRecords(res.answers, presentationName(res.name), type);
   if ('error' in selection) return { code: DnsErrorCode.BADRESP, detail: selection.error };
   const value = srv ? srvWithGlue(selection.records, res.additionals) : addressesOf(selection.records, withTtl);
   if (value.length === 0) return { code: DnsErrorCode.NODATA, detail: `no ${type} records` };

@@ -41,6 +41,17 @@ function badName(name: unknown, rrtype: string | undefined, why: string): DnsErr
   });
 }
 
+/**
+ * A name as given (checked by {@link checkName}: printable ASCII, dots between labels) in the
+ * form the decoder prints names read off the wire: a space as `\032`, a backslash as `\\`.
+ * Answers' owner names are compared with this, so a label holding either still matches.
+ */
+export function presentationName(name: string): string {
+  // The common case, a host name, has neither: no copy.
+  if (name.indexOf(' ') < 0 && name.indexOf('\\') < 0) return name;
+  return name.replace(/[ \\]/g, (c) => (c === ' ' ? '\\032' : '\\\\'));
+}
+
 /** Lower-case form used to compare names (DNS names compare case-insensitively, ASCII only). */
 export function canonicalName(name: string): string {
   const bare = name.endsWith('.') ? name.slice(0, -1) : name;

@@ -160,3 +160,23 @@ test('the TCP retry of a truncated UDP answer gets what is left of the try, not 
   }
   await assertNoLeaks(before);
 });
+
+test('a label holding a space or a backslash: its records are found (owners read escaped, the name asked is compared the same way)', async () => {
+  const before = activeResources();
+  const pair = await rawServerPair(
+    (q, reply) => reply.send(answerA(q.msg, ['10.0.0.7'])),
+    (q, conn) => conn.socket.write(frame(answerA(q, ['10.0.0.7']))),
+  );
+  const client = new DnsClient({ servers: pair.servers, timeout: 2000, attempts: 1, search: [], ndots: 1 });
+  try {
+    for (const name of ['a b.example', 'a\\b.example', 'plain.example']) {
+      assert.deepEqual(await client.resolve4(name), ['10.0.0.7'], name);
+      const res = await client.query(name, 'A');
+      assert.equal(res.answers[0]!.name, name.replace(' ', '\\032').replace('\\b', '\\\\b'), 'owners as dig prints them');
+    }
+  } finally {
+    client.close();
+    await pair.close();
+  }
+  await assertNoLeaks(before);
+});
