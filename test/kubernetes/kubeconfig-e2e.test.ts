@@ -13,6 +13,7 @@ import { KubernetesApiError } from '../../src/kubernetes/errors.ts';
 import { activeResources, assertNoLeaks, until } from '../helpers/handles.ts';
 import { runtime } from '../helpers/runtime.ts';
 import { apiFixture, expectedPeers, keysOf } from './fixture.ts';
+import type { ApiFixture } from './fixture.ts';
 
 /** Runs `fn` with these environment variables (undefined: unset), then restores them. */
 async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
@@ -38,6 +39,22 @@ const kubeconfigEnv = (path: string): Record<string, string | undefined> => ({
   KUBERNETES_SERVICE_PORT: undefined,
   POD_NAMESPACE: undefined,
 });
+
+/**
+ * Runs `fn` with a temp dir for plugin scripts, checks that nothing was left open, then closes
+ * the fixture and removes the dir.
+ */
+async function withPluginDir(f: ApiFixture, fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'headless-sd-exec-'));
+  const before = activeResources();
+  try {
+    await fn(dir);
+    await assertNoLeaks(before);
+  } finally {
+    await f.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 describe('peers() and watchPeers() through KUBECONFIG', () => {
   test('token: list and watch over TLS with the kubeconfig CA; the context namespace is the default', async () => {
@@ -121,9 +138,7 @@ describe('peers() and watchPeers() through KUBECONFIG', () => {
 
   test('exec plugin: its token is cached until expirationTimestamp, run again after it and after a 401', async () => {
     const f = await apiFixture({ tls: true, token: 'exec-1' });
-    const dir = await mkdtemp(join(tmpdir(), 'headless-sd-exec-e2e-'));
-    const before = activeResources();
-    try {
+    await withPluginDir(f, async (dir) => {
       const runs = join(dir, 'runs');
       const current = join(dir, 'current-token');
       await writeFile(runs, '');
@@ -171,17 +186,12 @@ describe('peers() and watchPeers() through KUBECONFIG', () => {
           watcher.close();
         }
       });
-      await assertNoLeaks(before);
-    } finally {
-      await f.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('exec plugin giving a client certificate: used for the TLS handshake', async () => {
     const f = await apiFixture({ tls: true, clientCertificate: true });
-    const dir = await mkdtemp(join(tmpdir(), 'headless-sd-exec-cert-'));
-    try {
+    await withPluginDir(f, async (dir) => {
       const client = f.api.clientCertificate!;
       const script = join(dir, 'cert-plugin.mjs');
       const status = { clientCertificateData: client.cert, clientKeyData: client.key };
@@ -191,17 +201,12 @@ describe('peers() and watchPeers() through KUBECONFIG', () => {
         assert.equal((await peers('nginx', { source: 'kubernetes', port: 'web' })).length, 3);
         assert.equal(f.api.requests.at(-1)!.token, null);
       });
-    } finally {
-      await f.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('exec plugin certificate revoked: the 401 closes the connections made with it, the retry dials with the new one', async () => {
     const f = await apiFixture({ tls: true, clientCertificate: true });
-    const dir = await mkdtemp(join(tmpdir(), 'headless-sd-exec-rotate-'));
-    const before = activeResources();
-    try {
+    await withPluginDir(f, async (dir) => {
       const first = f.api.clientCertificate!;
       const current = join(dir, 'current.json');
       const credential = (c: { cert: string; key: string }): string => JSON.stringify({ clientCertificateData: c.cert, clientKeyData: c.key });
@@ -240,11 +245,7 @@ describe('peers() and watchPeers() through KUBECONFIG', () => {
           watcher.close();
         }
       });
-      await assertNoLeaks(before);
-    } finally {
-      await f.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a kubeconfig namespace ".." is ECONFIG before any request (no cluster-wide list)', async () => {
