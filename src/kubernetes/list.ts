@@ -30,9 +30,10 @@ export interface PageSink {
   /**
    * One page: its readable slices and the errors of its unreadable items, in list order. Runs
    * while the next page is being fetched; the page is not kept after it returns. A throw
-   * stops the list (it rejects with that error).
+   * stops the list (it rejects with that error). `last`: no request follows it (unless a
+   * continue token expires and the list starts over, which only a page that is not last sees).
    */
-  page(items: EndpointSlice[], invalid: KubernetesApiError[]): void;
+  page(items: EndpointSlice[], invalid: KubernetesApiError[], last: boolean): void;
   /** The list starts over (an expired continue token): forget every page so far. */
   restart(): void;
 }
@@ -131,7 +132,7 @@ export async function listPages(client: EndpointSliceClient, options: PagedListO
             request.next = null;
           }
           if (token !== undefined && request.next === null) request.next = launch(token);
-          sink.page(page.items, page.invalid);
+          sink.page(page.items, page.invalid, token === undefined);
           if (token === undefined) return { resourceVersion, pages, restarts };
           request = request.next!;
         }

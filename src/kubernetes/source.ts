@@ -176,6 +176,8 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
   const config = await loadKubernetesConfig(options.kubernetes, process.env, namespaceNamed(options, prepared));
   const namespace = namespaceOf(options, prepared, config);
   const dispatcher = options.dispatcher ?? createAgent(config);
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => (closing ??= dispatcher.destroy().catch(() => {}));
   try {
     const client = new EndpointSliceClient(config, dispatcher, { namespace, service: prepared.ref.service });
     const slicing = sliceOptions(prepared, namespace);
@@ -188,11 +190,13 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
       client,
       { signal: options.signal, timeout: options.timeout ?? DEFAULT_LIST_TIMEOUT, pageSize: prepared.pageSize, maxListBytes: prepared.maxListBytes },
       {
-        page(items, invalid) {
+        page(items, invalid, last) {
           // A one-shot answer leaves nothing out silently: a slice it cannot read fails the call.
           if (invalid.length > 0) throw invalid[0]!;
           // A failure to read it fails the list (which ends its requests), as it did before it.
           if (self instanceof Error) throw self;
+          // Every request is answered: our connection closes while the last page's peers are built.
+          if (last && dispatcher !== options.dispatcher) void close();
           runs ??= new SlicePeerRuns(slicing, self!);
           runs.add(items);
         },
@@ -210,7 +214,7 @@ export async function listKubernetesPeers(options: KubernetesSourceOptions): Pro
     await listing;
     return runs?.peers() ?? [];
   } finally {
-    if (dispatcher !== options.dispatcher) await dispatcher.destroy().catch(() => {});
+    if (dispatcher !== options.dispatcher) await close();
   }
 }
 
