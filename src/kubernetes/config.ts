@@ -7,6 +7,7 @@ import { KubernetesApiError, KubernetesApiErrorCode } from './errors.js';
 import { execCredentialPlugin } from './exec-credential.js';
 import type { ExecCredentialPlugin } from './exec-credential.js';
 import { kubeconfigPaths, loadKubeconfig, selectContext } from './kubeconfig.js';
+import { DNS_LABEL } from './names.js';
 import type { KubeconfigSelection } from './kubeconfig.js';
 
 export { TOKEN_REREAD_INTERVAL, TokenProvider } from './auth.js';
@@ -308,9 +309,6 @@ export async function readNamespaceFile(path: string): Promise<string | null> {
   }
 }
 
-// DNS-1123 label, as the API server validates namespace names.
-const NAMESPACE_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 /**
  * The namespace when the caller named none: the config's (namespace file or kubeconfig
  * context), else POD_NAMESPACE, else 'default'. Each is checked as a DNS-1123 label, so a
@@ -318,7 +316,7 @@ const NAMESPACE_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
  */
 export function defaultNamespace(config: Pick<KubernetesConfig, 'namespace' | 'origin'>, env: NodeJS.ProcessEnv = process.env): string {
   const check = (value: string, from: string): string => {
-    if (!NAMESPACE_LABEL.test(value)) {
+    if (!DNS_LABEL.test(value)) {
       throw configError(`the namespace from ${from} is not a namespace name (lower case letters, digits, "-"): ${JSON.stringify(value.slice(0, 80))}`);
     }
     return value;

@@ -1,3 +1,4 @@
+import { DNS_LABEL, DNS_SUBDOMAIN } from './names.js';
 import { escapeControl, sanitizeServerText } from './redact.js';
 
 /** Codes of {@link KubernetesApiError}: what went wrong, so code can branch on it. */
@@ -190,8 +191,10 @@ function userOf(message: string): string | null {
  * put `;`, `$(...)` or spaces there.
  */
 function cleanServiceAccount(account: string | null): string | null {
-  const m = account === null ? null : /^([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?)$/.exec(account);
-  return m ? account : null;
+  if (account === null) return null;
+  const slash = account.indexOf('/');
+  // A name with a second `/` fails the subdomain test: only one split is needed.
+  return slash > 0 && DNS_LABEL.test(account.slice(0, slash)) && DNS_SUBDOMAIN.test(account.slice(slash + 1)) ? account : null;
 }
 
 // Node/OpenSSL codes of certificate verification failures.

@@ -150,4 +150,3 @@ export async function listPages(client: EndpointSliceClient, options: PagedListO
     limit.done();
   }
 }
-

@@ -3,12 +3,10 @@
  * type and range the API gives it, so that nothing later (a string method on a number, a
  * template literal over a nested array) can throw on what a server sent.
  */
+import { DNS_LABEL, DNS_SUBDOMAIN } from './names.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-// DNS-1123 label (an endpoint's hostname), DNS-1123 subdomain (object names), as the API server validates them.
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 /** Longest free-form string read (zone, node, pod, uid, port name, protocol): far more than the API allows. */
 const MAX_TEXT = 1024;
 
@@ -89,7 +87,6 @@ interface RawEndpoint {
   targetRef?: unknown;
 }
 
-const isRecord = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isFlag = (v: unknown): boolean => v === undefined || v === null || typeof v === 'boolean';
 const isText = (v: unknown, plain: boolean): boolean => v === undefined || v === null || (typeof v === 'string' && textProblem(v, plain) === null);
 
@@ -98,7 +95,7 @@ const isText = (v: unknown, plain: boolean): boolean => v === undefined || v ===
  * by name (one shape, fast property loads) and no message built. Run once per endpoint.
  */
 function endpointFine(value: unknown, plain: boolean): boolean {
-  if (!isRecord(value)) return false;
+  if (!isObject(value)) return false;
   const endpoint = value as RawEndpoint;
   const addresses = endpoint.addresses;
   if (!Array.isArray(addresses)) return false;
@@ -110,12 +107,12 @@ function endpointFine(value: unknown, plain: boolean): boolean {
   if (hostname !== undefined && hostname !== null && (typeof hostname !== 'string' || !DNS_LABEL.test(hostname))) return false;
   const conditions = endpoint.conditions as { ready?: unknown; serving?: unknown; terminating?: unknown } | null | undefined;
   if (conditions !== undefined && conditions !== null) {
-    if (!isRecord(conditions) || !isFlag(conditions.ready) || !isFlag(conditions.serving) || !isFlag(conditions.terminating)) return false;
+    if (!isObject(conditions) || !isFlag(conditions.ready) || !isFlag(conditions.serving) || !isFlag(conditions.terminating)) return false;
   }
   if (!isText(endpoint.zone, plain) || !isText(endpoint.nodeName, plain)) return false;
   const ref = endpoint.targetRef as { kind?: unknown; name?: unknown; namespace?: unknown; uid?: unknown } | null | undefined;
   if (ref === undefined || ref === null) return true;
-  return isRecord(ref) && isText(ref.kind, plain) && isText(ref.name, plain) && isText(ref.namespace, plain) && isText(ref.uid, plain);
+  return isObject(ref) && isText(ref.kind, plain) && isText(ref.name, plain) && isText(ref.namespace, plain) && isText(ref.uid, plain);
 }
 
 function portProblem(port: unknown, i: number): string | null {

@@ -14,6 +14,7 @@ import { SlicePeerRuns } from './endpoint-slices.js';
 import type { SlicePeerOptions } from './endpoint-slices.js';
 import { KubernetesApiError } from './errors.js';
 import { listPages } from './list.js';
+import { DNS_1035_LABEL, DNS_LABEL } from './names.js';
 import { ListWatch } from './list-watch.js';
 import type { ListWatchStats, SliceReset } from './list-watch.js';
 import { EndpointSliceIndex } from './slice-index.js';
@@ -61,18 +62,14 @@ export interface ServiceRef {
   clusterDomain: string | undefined;
 }
 
-// DNS-1035 label (Service names) and DNS-1123 label (namespaces), as the API server validates them.
-const SERVICE_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const NAMESPACE_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 /** Splits `nginx`, `nginx.ns`, `nginx.ns.svc` or `nginx.ns.svc.<domain>[.]` into Service, namespace and cluster domain. */
 export function parseServiceRef(name: string): ServiceRef {
   if (typeof name !== 'string') throw new InvalidArgumentError('service', name, 'a Service name');
   const labels = name.toLowerCase().replace(/\.$/, '').split('.');
   const [service = '', namespace, svc, ...domain] = labels;
   const expected = "a Service name ('nginx', 'nginx.<namespace>' or 'nginx.<namespace>.svc.<cluster domain>')";
-  if (!SERVICE_LABEL.test(service)) throw new InvalidArgumentError('service', name, expected);
-  if (namespace !== undefined && !NAMESPACE_LABEL.test(namespace)) throw new InvalidArgumentError('service', name, expected);
+  if (!DNS_1035_LABEL.test(service)) throw new InvalidArgumentError('service', name, expected);
+  if (namespace !== undefined && !DNS_LABEL.test(namespace)) throw new InvalidArgumentError('service', name, expected);
   if (svc !== undefined && svc !== 'svc') throw new InvalidArgumentError('service', name, expected);
   if (domain.some((l) => l === '')) throw new InvalidArgumentError('service', name, expected);
   return { service, namespace, clusterDomain: domain.length > 0 ? domain.join('.') : undefined };
@@ -96,7 +93,7 @@ function prepare(options: KubernetesSourceOptions): Prepared {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', options, 'an object');
   const ref = parseServiceRef(options.service);
   if (options.namespace !== undefined) {
-    if (typeof options.namespace !== 'string' || !NAMESPACE_LABEL.test(options.namespace)) {
+    if (typeof options.namespace !== 'string' || !DNS_LABEL.test(options.namespace)) {
       throw new InvalidArgumentError('namespace', options.namespace, 'a namespace name (lower case letters, digits, "-")');
     }
     if (ref.namespace !== undefined && ref.namespace !== options.namespace) {
@@ -361,8 +358,8 @@ export class EndpointSliceWatch {
   #reset(): SliceReset {
     const relist = this.#index!.beginReplace();
     return {
-      add: (slices) => relist.add(slices),
-      remove: (name) => relist.remove(name),
+      add: relist.add,
+      remove: relist.remove,
       end: () => {
         const delta = relist.end();
         if (this.#last === null) this.#emit(null);
